@@ -1,0 +1,3 @@
+from rds_tui.cli import main
+
+raise SystemExit(main())

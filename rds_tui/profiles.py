@@ -1,0 +1,363 @@
+"""Instance profiles (a Pulp URL plus how to authenticate), kept in one TOML file.
+
+Layout of the file (RDS_TUI_CONFIG, default: the platform's user config dir)::
+
+    [profiles.prod]
+    api_root = "https://pulp.example.com"
+    username = "admin"
+    password_env = "PULP_PROD_PASSWORD"
+
+A password is written to the file only when the user asks for it; otherwise the
+profile names an environment variable that holds it. The file is rewritten
+atomically with mode 0600, and a file that does not parse or validate is reported
+(file and line, or profile and field) and never overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from rds_tui.filestore import atomic_write_bytes, exclusive_lock
+
+CONFIG_ENV = "RDS_TUI_CONFIG"
+PULP_CLI_DEFAULT_PROFILE = "pulp-cli"
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class ProfileError(Exception):
+    """A profile problem the user can fix; str() says what and how."""
+
+
+class ProfileNotFound(ProfileError):
+    def __init__(self, name: str, path: Path, known: Sequence[str]):
+        self.name = name
+        hint = f"known profiles: {', '.join(known)}" if known else "no profiles are defined yet"
+        super().__init__(
+            f"no profile named {name!r} in {path} ({hint}); "
+            f"add one with: rds-tui profiles add {name} --api-root URL"
+        )
+
+
+class ProfileFileError(ProfileError):
+    """The profiles file (or a pulp-cli file) cannot be read, parsed or validated."""
+
+
+def default_config_path() -> Path:
+    configured = os.environ.get(CONFIG_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    from platformdirs import user_config_path  # imported lazily: keeps start-up fast
+
+    return user_config_path("rds-tui") / "profiles.toml"
+
+
+class Profile(BaseModel):
+    """One Pulp instance and how to reach it. The password never shows in repr/str."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    name: str
+    api_root: str = Field(description="server base URL, like https://pulp.example.com")
+    api_prefix: str = "/pulp/"
+    domain: str = "default"
+    username: str | None = None
+    password_env: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    cert: str | None = None
+    key: str | None = None
+    verify_ssl: bool | str = True
+    poll_interval: float | None = Field(default=None, gt=0)
+    expected_cutoff_seconds: int | None = Field(default=None, gt=0)
+    default_tests: list[str] = Field(default_factory=list)
+    default_duration: int | None = Field(default=None, ge=1, le=300)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not _NAME_PATTERN.match(value):
+            raise ValueError(
+                "a profile name uses letters, digits, '.', '_' and '-' and starts with a "
+                "letter or digit"
+            )
+        return value
+
+    @field_validator("api_root")
+    @classmethod
+    def _check_api_root(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"{value!r} is not a server URL; use the base URL, like https://pulp.example.com"
+            )
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError(
+                f"{value!r} has a path; api_root is the server's base URL "
+                f"({parts.scheme}://{parts.netloc}), the API path goes in api_prefix"
+            )
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator("api_prefix")
+    @classmethod
+    def _check_api_prefix(cls, value: str) -> str:
+        value = value.strip().strip("/")
+        return f"/{value}/" if value else "/"
+
+    @field_validator("password_env")
+    @classmethod
+    def _check_password_env(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(f"{value!r} is not an environment variable name")
+        return value
+
+    @field_validator("verify_ssl")
+    @classmethod
+    def _check_verify_ssl(cls, value: bool | str) -> bool | str:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("use true, false or the path of a CA bundle")
+        return value
+
+    def resolve_password(self) -> str | None:
+        """The stored password, else the value of the `password_env` variable, else None."""
+        if self.password is not None:
+            return self.password
+        if self.password_env:
+            return os.environ.get(self.password_env)
+        return None
+
+    def password_source(self) -> str:
+        """Where the password comes from, in words (never the password itself)."""
+        if self.password is not None:
+            return "stored in the profiles file"
+        if self.password_env:
+            state = "set" if os.environ.get(self.password_env) else "NOT set"
+            return f"environment variable {self.password_env} ({state})"
+        return "none"
+
+    def to_toml_table(self) -> dict[str, Any]:
+        """The profile as written under [profiles.NAME]: no name, no unset fields."""
+        return self.model_dump(exclude={"name"}, exclude_none=True, exclude_defaults=True) | {
+            "api_root": self.api_root
+        }
+
+
+# Shown instead of pydantic's per-branch messages for fields with a union type.
+_FIELD_HINTS = {"verify_ssl": "use true, false or the path of a CA bundle (a string)"}
+
+
+def _format_validation_error(
+    error: ValidationError, where: str, field_names: dict[str, str] | None = None
+) -> str:
+    """One line naming each bad field (as the file spells it) and what is wrong.
+
+    The input values are left out: one of them could be a password.
+    """
+    field_names = field_names or {}
+    problems: dict[str, str] = {}
+    for item in error.errors(include_input=False, include_url=False):
+        location = [str(part) for part in item["loc"]]
+        top = location[0] if location else "(profile)"
+        shown = field_names.get(top, top)
+        if item["type"] == "extra_forbidden":
+            known = ", ".join(name for name in Profile.model_fields if name != "name")
+            problems[top] = f"unknown field {shown!r} (known fields: {known})"
+        elif top in _FIELD_HINTS:
+            problems[top] = f"field {shown!r}: {_FIELD_HINTS[top]}"
+        else:
+            path = ".".join([shown, *location[1:]])
+            message = item["msg"].removeprefix("Value error, ")
+            problems.setdefault(top, f"field {path!r}: {message}")
+    return f"{where}: " + "; ".join(problems.values())
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ProfileFileError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ProfileFileError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        # The message carries "(at line L, column C)".
+        raise ProfileFileError(
+            f"{path} is not valid TOML: {exc}; fix the file (it was left untouched)"
+        ) from None
+
+
+class ProfileStore:
+    """The profiles file: list, get, add or replace, remove, import from pulp-cli."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = Path(path) if path is not None else default_config_path()
+
+    # Reading -----------------------------------------------------------------------
+
+    def _load(self) -> tuple[dict[str, Any], dict[str, Profile]]:
+        document = _read_toml(self.path)
+        tables = document.get("profiles", {})
+        if not isinstance(tables, dict):
+            raise ProfileFileError(f"{self.path}: 'profiles' must be a table ([profiles.NAME])")
+        profiles: dict[str, Profile] = {}
+        for name, table in tables.items():
+            where = f"{self.path}: profile {name!r}"
+            if not isinstance(table, dict):
+                raise ProfileFileError(f"{where} must be a table ([profiles.{name}])")
+            if "name" in table:
+                raise ProfileFileError(
+                    f"{where}: remove the 'name' field, the table name is the profile name"
+                )
+            try:
+                profiles[name] = Profile(name=name, **table)
+            except ValidationError as exc:
+                raise ProfileFileError(_format_validation_error(exc, where)) from None
+        return document, profiles
+
+    def list(self) -> list[Profile]:
+        return sorted(self._load()[1].values(), key=lambda profile: profile.name)
+
+    def get(self, name: str) -> Profile:
+        profiles = self._load()[1]
+        try:
+            return profiles[name]
+        except KeyError:
+            raise ProfileNotFound(name, self.path, sorted(profiles)) from None
+
+    # Writing (read-modify-write under a lock; an invalid file raises before any write) --
+
+    def _write(self, document: dict[str, Any], profiles: dict[str, Profile]) -> None:
+        document = dict(document)
+        document["profiles"] = {name: profiles[name].to_toml_table() for name in sorted(profiles)}
+        atomic_write_bytes(self.path, tomli_w.dumps(document).encode("utf-8"))
+
+    def upsert(self, profile: Profile) -> None:
+        """Add `profile`, or replace the profile of the same name."""
+        with exclusive_lock(self.path):
+            document, profiles = self._load()
+            profiles[profile.name] = profile
+            self._write(document, profiles)
+
+    def remove(self, name: str) -> None:
+        with exclusive_lock(self.path):
+            document, profiles = self._load()
+            if name not in profiles:
+                raise ProfileNotFound(name, self.path, sorted(profiles))
+            del profiles[name]
+            self._write(document, profiles)
+
+    def import_pulp_cli(
+        self, paths: Iterable[Path] | None = None, *, store_passwords: bool = False
+    ) -> list[Profile]:
+        """Import pulp-cli's profiles; connection fields replace those of a same-named
+        profile, rds-tui's own fields (poll interval, default tests...) are kept."""
+        found = read_pulp_cli_profiles(paths, store_passwords=store_passwords)
+        with exclusive_lock(self.path):
+            document, profiles = self._load()
+            imported = []
+            for incoming in found.profiles:
+                existing = profiles.get(incoming.name)
+                if existing is not None:
+                    kept = existing.model_dump(include=_RDS_TUI_ONLY_FIELDS)
+                    incoming = incoming.model_copy(update=kept)
+                    if incoming.password is None and existing.password is not None:
+                        incoming = incoming.model_copy(update={"password": existing.password})
+                profiles[incoming.name] = incoming
+                imported.append(incoming)
+            self._write(document, profiles)
+        return imported
+
+
+# Fields pulp-cli does not know: an import keeps the user's values for them.
+_RDS_TUI_ONLY_FIELDS = {
+    "password_env",
+    "poll_interval",
+    "expected_cutoff_seconds",
+    "default_tests",
+    "default_duration",
+}
+
+# pulp-cli key -> Profile field
+_PULP_CLI_KEYS = {
+    "base_url": "api_root",
+    "api_root": "api_prefix",
+    "domain": "domain",
+    "username": "username",
+    "password": "password",
+    "cert": "cert",
+    "key": "key",
+    "verify_ssl": "verify_ssl",
+}
+
+
+_PULP_CLI_NAMES = {field_name: key for key, field_name in _PULP_CLI_KEYS.items()}
+
+
+def pulp_cli_config_paths() -> list[Path]:
+    """pulp-cli's files in the order it reads them (later wins per key)."""
+    config_home = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return [Path("/etc/pulp/cli.toml"), Path(config_home) / "pulp" / "cli.toml"]
+
+
+@dataclass
+class PulpCliProfiles:
+    profiles: list[Profile] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # skipped sections, passwords left out
+    sources: list[Path] = field(default_factory=list)
+
+
+def read_pulp_cli_profiles(
+    paths: Iterable[Path] | None = None, *, store_passwords: bool = False
+) -> PulpCliProfiles:
+    """Read pulp-cli's `[cli]` (named "pulp-cli" here) and `[cli-NAME]` sections."""
+    candidates = list(paths) if paths is not None else pulp_cli_config_paths()
+    result = PulpCliProfiles()
+    merged: dict[str, dict[str, Any]] = {}
+    for path in candidates:
+        if not path.is_file():
+            continue
+        result.sources.append(path)
+        for section, table in _read_toml(path).items():
+            if not isinstance(table, dict):
+                continue
+            if section == "cli":
+                name = PULP_CLI_DEFAULT_PROFILE
+            elif section.startswith("cli-") and len(section) > 4:
+                name = section[4:]
+            else:
+                continue
+            merged.setdefault(name, {}).update(table)
+    if not result.sources:
+        looked = ", ".join(str(path) for path in candidates) or "(no paths given)"
+        raise ProfileFileError(f"no pulp-cli configuration found (looked in {looked})")
+    for name, table in merged.items():
+        values = {
+            _PULP_CLI_KEYS[key]: value for key, value in table.items() if key in _PULP_CLI_KEYS
+        }
+        if "password" in values and not store_passwords:
+            del values["password"]
+            result.notes.append(
+                f"{name}: password not imported (pass --with-passwords to store it, or set "
+                f"password_env with: rds-tui profiles add {name} ... --password-env VAR)"
+            )
+        if "api_root" not in values:
+            result.notes.append(f"{name}: skipped, pulp-cli section has no base_url")
+            continue
+        try:
+            result.profiles.append(Profile(name=name, **values))
+        except ValidationError as exc:
+            where = f"{name}: skipped, pulp-cli section"
+            result.notes.append(_format_validation_error(exc, where, _PULP_CLI_NAMES))
+    return result

@@ -1,0 +1,620 @@
+"""PulpClient: the only module of rds-tui that speaks HTTP.
+
+One `httpx.AsyncClient` per PulpClient, kept alive across requests, so a whole
+monitoring session normally uses one TCP connection (when the server allows keep-alive).
+
+URLs: `base_url` is the guide's `--api-root` (scheme://host[:port]). The tests endpoint
+hangs off the host root (`/api/pulp/rds-connection-tests/`); tasks live under the Pulp
+API root (`api_prefix`, "/pulp/" by default; with domains `/pulp/<domain>/api/v3/`).
+
+Every failure is raised as a subclass of `ApiError` whose `str()` is a sentence a user
+can act on. Passwords never appear in messages or reprs.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from email.utils import parsedate_to_datetime
+from typing import Any, Self
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from rds_tui import __version__
+from rds_tui.models import Catalog, DispatchRequest, DispatchResponse, Task, task_id_from_href
+
+TESTS_ENDPOINT = "/api/pulp/rds-connection-tests/"
+USER_AGENT = f"rds-tui/{__version__}"
+# The task fields a monitor needs; `fields=` keeps each poll's payload small.
+TASK_FIELDS = (
+    "pulp_href",
+    "state",
+    "name",
+    "logging_cid",
+    "pulp_created",
+    "unblocked_at",
+    "started_at",
+    "finished_at",
+    "error",
+    "progress_reports",
+    "result",
+)
+# About 107 UUIDs fit in gunicorn's default request-line limit; stay below it.
+MAX_IDS_PER_REQUEST = 100
+# Keep the connection open well past any poll interval; the server decides when to close.
+KEEPALIVE_EXPIRY_SECONDS = 600.0
+
+
+# --- errors ----------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """Base of every error PulpClient raises. `str()` is the user-facing message.
+
+    `transient` says whether retrying later may succeed (the monitor retries those).
+    """
+
+    transient = False
+
+    def __init__(self, message: str, *, status_code: int | None = None, url: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.url = url
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ServerUnreachable(ApiError):
+    """No HTTP answer at all: DNS, refused connection, reset, timeout."""
+
+    transient = True
+
+
+class TlsError(ApiError):
+    """The TLS handshake failed (certificate not trusted, wrong host name, client cert)."""
+
+
+class AuthenticationFailed(ApiError):
+    """401: no or wrong credentials."""
+
+
+class PermissionDenied(ApiError):
+    """403: authenticated but not allowed (e.g. not a staff user)."""
+
+
+class TestsDisabled(PermissionDenied):
+    """403 because RDS_CONNECTION_TESTS_ENABLED is off on the server."""
+
+    __test__ = False
+
+
+class PluginNotInstalled(ApiError):
+    """404 on the tests endpoint: the server has no RDS connection tests plugin."""
+
+
+class NotFound(ApiError):
+    """404 on something else (a task, the tasks API under a wrong API root)."""
+
+
+class BadRequest(ApiError):
+    """400: the server rejected the request; the message carries its explanation."""
+
+
+class Conflict(ApiError):
+    """409: e.g. canceling a task that already finished."""
+
+
+class TooManyRequests(ApiError):
+    """429: the server's limit of active tests (or a rate limit) was reached."""
+
+
+class ServerError(ApiError):
+    """5xx: the server (or a gateway in front of it) failed."""
+
+    transient = True
+
+
+class UnexpectedResponse(ApiError):
+    """An answer that is not what Pulp sends (HTML login page, wrong host, redirect...)."""
+
+
+# --- helpers -----------------------------------------------------------------------
+
+
+def redact_url(url: str) -> str:
+    """The URL without any user:password@ part, for messages."""
+    parts = urlsplit(str(url))
+    if parts.username is None and parts.password is None:
+        return str(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def normalize_base_url(base_url: str) -> str:
+    """`https://host/` -> `https://host`; adds `https://` when no scheme was given."""
+    base_url = base_url.strip()
+    if "://" not in base_url:
+        base_url = "https://" + base_url
+    return base_url.rstrip("/")
+
+
+def normalize_api_prefix(api_prefix: str) -> str:
+    """`pulp` -> `/pulp/`."""
+    return "/" + api_prefix.strip("/") + "/" if api_prefix.strip("/") else "/"
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _server_text(body: Any) -> str | None:
+    """The human text of a DRF/plugin error body: error/detail/hint, or field errors."""
+    if isinstance(body, dict):
+        parts = []
+        for key in ("error", "detail", "message"):
+            if isinstance(body.get(key), str):
+                parts.append(body[key])
+                break
+        if isinstance(body.get("hint"), str):
+            parts.append(body["hint"])
+        if not parts:
+            fields = [
+                f"{k}: {v if not isinstance(v, list) else ' '.join(map(str, v))}"
+                for k, v in body.items()
+            ]
+            parts.append("; ".join(fields))
+        return " ".join(parts)
+    if isinstance(body, list) and body:
+        return " ".join(map(str, body))
+    return None
+
+
+def _snippet(response: httpx.Response, limit: int = 120) -> str:
+    text = " ".join(response.text.split())
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def _find_ssl_error(exc: BaseException) -> BaseException | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return current
+        current = current.__cause__ or current.__context__
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text and "handshake" in text.lower():
+        return exc
+    return None
+
+
+def _parse_http_date(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def chunked(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- the client ----------------------------------------------------------------------
+
+
+class PulpClient:
+    """Async client of one Pulp server. Use as `async with PulpClient(...) as client:`.
+
+    auth: (username, password) for basic auth, or None (client certificate / anonymous).
+    cert, key: paths of a client certificate and its key (mutual TLS).
+    verify: True, False, or the path of a CA bundle.
+    correlation_id: sent as `Correlation-ID` on every request; pulpcore stores it as the
+        tasks' `logging_cid`, which finds a run's tasks again. One per run.
+    transport: an httpx transport (tests pass `httpx.MockTransport`).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_prefix: str = "/pulp/",
+        domain: str | None = "default",
+        *,
+        auth: tuple[str, str] | None = None,
+        cert: str | None = None,
+        key: str | None = None,
+        verify: bool | str = True,
+        timeout: float = 30.0,
+        correlation_id: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = normalize_base_url(base_url)
+        self.api_prefix = normalize_api_prefix(api_prefix)
+        self.domain = domain or "default"
+        self.username = auth[0] if auth else None
+        self.cert = cert
+        self.key = key
+        self.verify = verify
+        self.correlation_id = correlation_id or uuid.uuid4().hex
+        # Server clock minus local clock, from the last response's Date header.
+        self.clock_skew_seconds: float | None = None
+        self.requests_sent = 0
+        headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Correlation-ID": self.correlation_id,
+        }
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            auth=httpx.BasicAuth(*auth) if auth else None,
+            headers=headers,
+            verify=self._ssl_context() if transport is None else True,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(
+                max_connections=4,
+                max_keepalive_connections=2,
+                keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+            ),
+            transport=transport,
+            follow_redirects=False,
+            trust_env=True,
+        )
+
+    @classmethod
+    def from_profile(cls, profile: Any, **overrides: Any) -> PulpClient:
+        """A client for a `rds_tui.profiles.Profile` (password resolved from the
+        profile or its environment variable)."""
+        password = profile.resolve_password()
+        auth = (profile.username, password or "") if profile.username else None
+        kwargs: dict[str, Any] = {
+            "api_prefix": profile.api_prefix,
+            "domain": profile.domain,
+            "auth": auth,
+            "cert": profile.cert,
+            "key": profile.key,
+            "verify": profile.verify_ssl,
+        }
+        kwargs.update(overrides)
+        return cls(profile.api_root, **kwargs)
+
+    def __repr__(self) -> str:
+        user = f" user={self.username!r}" if self.username else ""
+        return f"<PulpClient {self.base_url}{self.api_prefix}{user}>"
+
+    def _ssl_context(self) -> ssl.SSLContext | bool:
+        verify = self.verify
+        if isinstance(verify, str) and verify.lower() in ("true", "false"):
+            verify = verify.lower() == "true"
+        if verify is True and not self.cert:
+            return True  # httpx's default context (certifi bundle)
+        try:
+            if verify is False:
+                context = ssl.create_default_context()
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            else:
+                context = httpx.create_ssl_context(verify=verify)
+            if self.cert:
+                context.load_cert_chain(self.cert, self.key)
+        except (OSError, ssl.SSLError) as exc:
+            what = "client certificate/key" if self.cert else "CA bundle"
+            raise TlsError(
+                f"Cannot load the {what}: {exc}. Check the --cert/--key/--verify-ssl paths."
+            ) from exc
+        return context
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- URLs ---
+
+    @property
+    def tests_url(self) -> str:
+        return TESTS_ENDPOINT
+
+    @property
+    def api_v3_path(self) -> str:
+        """The Pulp API root for this domain, e.g. `/pulp/api/v3/` or `/pulp/foo/api/v3/`."""
+        if self.domain and self.domain != "default":
+            return f"{self.api_prefix}{self.domain}/api/v3/"
+        return f"{self.api_prefix}api/v3/"
+
+    def absolute_url(self, href: str) -> str:
+        """A browsable URL for an href the server returned (the guide's "Task URL")."""
+        if "://" in href:
+            return redact_url(href)
+        return redact_url(self.base_url) + href
+
+    # --- requests ---
+
+    async def _request(self, method: str, url: str, *, what: str, **kwargs: Any) -> httpx.Response:
+        """Send one request; translate every transport failure into an ApiError."""
+        shown = self.absolute_url(url)
+        self.requests_sent += 1
+        sent_at = time.time()
+        try:
+            response = await self._http.request(method, url, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ServerUnreachable(
+                f"Timed out waiting for {self.base_url} ({what}): {type(exc).__name__}. "
+                "The server may be overloaded or unreachable.",
+                url=shown,
+            ) from None
+        except httpx.TransportError as exc:
+            ssl_error = _find_ssl_error(exc)
+            if ssl_error is not None:
+                reason = (
+                    getattr(ssl_error, "verify_message", None)
+                    or getattr(ssl_error, "reason", None)
+                    or str(ssl_error)
+                )
+                raise TlsError(
+                    f"TLS handshake with {self.base_url} failed: {reason}. If the server uses a "
+                    "private CA, pass --verify-ssl /path/to/ca.pem; --no-verify-ssl disables "
+                    "the check (insecure).",
+                    url=shown,
+                ) from None
+            raise ServerUnreachable(
+                f"Cannot reach {self.base_url} ({what}): {exc or type(exc).__name__}. "
+                "Check --api-root and that the server is running.",
+                url=shown,
+            ) from None
+        self._note_clock(response, sent_at, time.time())
+        return response
+
+    def _note_clock(self, response: httpx.Response, sent_at: float, received_at: float) -> None:
+        server_time = _parse_http_date(response.headers.get("date"))
+        if server_time is not None:
+            # Date has 1 s resolution and is stamped while answering: compare with the midpoint.
+            self.clock_skew_seconds = server_time + 0.5 - (sent_at + received_at) / 2
+
+    def _raise_for_status(
+        self, response: httpx.Response, *, what: str, tests_endpoint: bool = False
+    ) -> Any:
+        """Return the JSON body of a successful response, else raise the fitting ApiError."""
+        status = response.status_code
+        url = self.absolute_url(str(response.request.url.raw_path, "ascii"))
+        body = _json_or_none(response)
+        server_says = _server_text(body)
+        if 200 <= status < 300:
+            if body is None and status != 204:
+                raise self._not_pulp(response, what, url)
+            return body
+        if 300 <= status < 400:
+            location = response.headers.get("location", "?")
+            raise UnexpectedResponse(
+                f"{url} redirected ({status}) to {redact_url(location)} ({what}). "
+                "Use the final address as --api-root (e.g. https:// instead of http://).",
+                status_code=status,
+                url=url,
+            )
+        if status == 401:
+            if self.username:
+                message = (
+                    f"Authentication failed for user '{self.username}' at {self.base_url} (401). "
+                    "Check the user name and password (--user/--password, PULP_USER/PULP_PASSWORD "
+                    "or the profile)."
+                )
+            elif self.cert:
+                message = (
+                    f"{self.base_url} did not accept the client certificate (401). "
+                    "Check --cert/--key, or use --user/--password."
+                )
+            else:
+                message = (
+                    f"{self.base_url} requires authentication (401) and no credentials were "
+                    "given: pass --user and --password (or PULP_USER/PULP_PASSWORD), or --cert/--key."
+                )
+            raise AuthenticationFailed(message, status_code=status, url=url)
+        if status == 403:
+            text = server_says or "permission denied"
+            if "not enabled" in text.lower():
+                raise TestsDisabled(
+                    f"{text} (403 from {self.base_url}). An administrator must set "
+                    "RDS_CONNECTION_TESTS_ENABLED = True in the Pulp settings.",
+                    status_code=status,
+                    url=url,
+                )
+            who = f" for user '{self.username}'" if self.username else ""
+            raise PermissionDenied(
+                f"Forbidden{who} ({what}, 403): {text}", status_code=status, url=url
+            )
+        if status == 404:
+            if tests_endpoint and (
+                body is None or not isinstance(body, dict) or "error" not in body
+            ):
+                raise PluginNotInstalled(
+                    f"{self.base_url} has no {TESTS_ENDPOINT} endpoint (404): the RDS connection "
+                    "tests plugin is not installed on that server, or --api-root points to the "
+                    "wrong host.",
+                    status_code=status,
+                    url=url,
+                )
+            raise NotFound(
+                f"Not found ({what}, 404): {url}"
+                + (f": {server_says}" if server_says else "")
+                + (
+                    ". Check the API root (--api-prefix / the profile's api_prefix and domain)."
+                    if not tests_endpoint
+                    else ""
+                ),
+                status_code=status,
+                url=url,
+            )
+        if status == 400:
+            raise BadRequest(
+                f"The server rejected the request ({what}, 400): {server_says or _snippet(response)}",
+                status_code=status,
+                url=url,
+            )
+        if status == 409:
+            raise Conflict(
+                f"Conflict ({what}, 409): {server_says or _snippet(response)}",
+                status_code=status,
+                url=url,
+            )
+        if status == 429:
+            raise TooManyRequests(
+                f"Limit reached ({what}, 429): {server_says or _snippet(response)}",
+                status_code=status,
+                url=url,
+            )
+        if status >= 500:
+            raise ServerError(
+                f"Server error {status} from {self.base_url} ({what})"
+                + (f": {server_says or _snippet(response)}" if response.content else "")
+                + ". Retry later; the server's logs have the details"
+                + (f" (correlation id {self.correlation_id})." if status == 500 else "."),
+                status_code=status,
+                url=url,
+            )
+        raise UnexpectedResponse(
+            f"Unexpected HTTP {status} from {url} ({what}): {server_says or _snippet(response)}",
+            status_code=status,
+            url=url,
+        )
+
+    def _not_pulp(self, response: httpx.Response, what: str, url: str) -> UnexpectedResponse:
+        content_type = response.headers.get("content-type", "no content type")
+        return UnexpectedResponse(
+            f"{url} did not answer like Pulp ({what}): HTTP {response.status_code}, "
+            f"{content_type}, starting with {_snippet(response, 60)!r}. Check --api-root: it "
+            "should be the server's base URL, e.g. https://pulp.example.com.",
+            status_code=response.status_code,
+            url=url,
+        )
+
+    def _parse(self, model: type, body: Any, response: httpx.Response, what: str) -> Any:
+        from pydantic import ValidationError
+
+        try:
+            return model.model_validate(body)
+        except ValidationError:
+            url = self.absolute_url(str(response.request.url.raw_path, "ascii"))
+            raise self._not_pulp(response, what, url) from None
+
+    # --- the API ---
+
+    async def catalog(self) -> Catalog:
+        """GET the tests endpoint: the available tests (open to anonymous callers)."""
+        what = "listing tests"
+        response = await self._request("GET", TESTS_ENDPOINT, what=what)
+        body = self._raise_for_status(response, what=what, tests_endpoint=True)
+        return self._parse(Catalog, body, response, what)
+
+    async def dispatch(
+        self,
+        tests: Sequence[str],
+        *,
+        run_sequentially: bool = False,
+        duration_minutes: int | None = None,
+        heartbeat_interval_seconds: float | None = None,
+        notify_interval_seconds: float | None = None,
+        stop_on_disconnect: bool | None = None,
+    ) -> DispatchResponse:
+        """POST the tests endpoint: dispatch `tests`; returns the 202's task list."""
+        what = "dispatching tests"
+        request = DispatchRequest(
+            tests=list(tests),
+            run_sequentially=run_sequentially,
+            duration_minutes=duration_minutes,
+            heartbeat_interval_seconds=heartbeat_interval_seconds,
+            notify_interval_seconds=notify_interval_seconds,
+            stop_on_disconnect=stop_on_disconnect,
+        )
+        response = await self._request("POST", TESTS_ENDPOINT, what=what, json=request.to_json())
+        body = self._raise_for_status(response, what=what, tests_endpoint=True)
+        return self._parse(DispatchResponse, body, response, what)
+
+    def tasks_list_path(self, hrefs: Sequence[str] = ()) -> str:
+        """The tasks list endpoint. Derived from a task href when there is one, so a
+        domain-aware href (`/pulp/<domain>/api/v3/tasks/<id>/`) polls the right place."""
+        for href in hrefs:
+            path = urlsplit(href).path
+            if "/tasks/" in path:
+                return path[: path.rindex("/tasks/")] + "/tasks/"
+        return f"{self.api_v3_path}tasks/"
+
+    async def tasks(self, hrefs: Sequence[str]) -> list[Task]:
+        """Fetch the tasks `hrefs` in ONE request (`pulp_id__in`, `fields=`); above
+        MAX_IDS_PER_REQUEST ids, one request per chunk. Tasks the server no longer has
+        are simply absent from the result."""
+        if not hrefs:
+            return []
+        what = "polling tasks"
+        by_path: dict[str, list[str]] = {}
+        for href in hrefs:
+            by_path.setdefault(self.tasks_list_path([href]), []).append(task_id_from_href(href))
+        tasks: list[Task] = []
+        for path, ids in by_path.items():
+            for chunk in chunked(ids, MAX_IDS_PER_REQUEST):
+                params = {
+                    "pulp_id__in": ",".join(chunk),
+                    "fields": ",".join(TASK_FIELDS),
+                    "limit": str(len(chunk)),
+                }
+                response = await self._request("GET", path, what=what, params=params)
+                body = self._raise_for_status(response, what=what)
+                if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+                    url = self.absolute_url(path)
+                    raise self._not_pulp(response, what, url)
+                for item in body["results"]:
+                    tasks.append(self._parse(Task, item, response, what))
+        return tasks
+
+    async def task(self, href: str) -> Task:
+        """GET one task by its href."""
+        what = "reading a task"
+        response = await self._request("GET", urlsplit(href).path, what=what)
+        body = self._raise_for_status(response, what=what)
+        return self._parse(Task, body, response, what)
+
+    async def cancel(self, task_href: str) -> Task:
+        """Cancel a task (PATCH state=canceled). Raises Conflict when it already finished."""
+        what = "canceling a task"
+        response = await self._request(
+            "PATCH", urlsplit(task_href).path, what=what, json={"state": "canceled"}
+        )
+        body = self._raise_for_status(response, what=what)
+        return self._parse(Task, body, response, what)
+
+    async def tasks_by_correlation_id(self, correlation_id: str) -> list[Task]:
+        """The tasks dispatched with `correlation_id` (pulpcore's `logging_cid`)."""
+        what = "finding a run's tasks"
+        response = await self._request(
+            "GET",
+            f"{self.api_v3_path}tasks/",
+            what=what,
+            params={"logging_cid": correlation_id, "fields": ",".join(TASK_FIELDS)},
+        )
+        body = self._raise_for_status(response, what=what)
+        if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+            raise self._not_pulp(response, what, self.absolute_url(f"{self.api_v3_path}tasks/"))
+        return [self._parse(Task, item, response, what) for item in body["results"]]
+
+    async def status(self) -> dict[str, Any]:
+        """GET Pulp's status (versions, online workers)."""
+        what = "reading the server status"
+        response = await self._request("GET", f"{self.api_v3_path}status/", what=what)
+        body = self._raise_for_status(response, what=what)
+        if not isinstance(body, dict) or "versions" not in body:
+            raise self._not_pulp(response, what, self.absolute_url(f"{self.api_v3_path}status/"))
+        return body

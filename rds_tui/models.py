@@ -1,0 +1,274 @@
+"""Pydantic models of the wire format: the tests catalog (GET), dispatch request and
+response (POST), Pulp tasks and the probe result a task returns.
+
+Every model is a tolerant reader (`extra="allow"`): the client must work against the
+original pulp-service endpoint, whose catalog has only `available_tests`,
+`descriptions` and `usage` and whose results lack most fields, and against future
+servers that send more. Unknown fields are kept (see `model_extra`), never rejected.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rds_tui import catalog
+
+
+class WireModel(BaseModel):
+    """Base of every wire model: keeps unknown fields, ignores nothing silently."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class TaskState(str, enum.Enum):
+    """A Pulp task's state. `skipped` is final (pulpcore's TASK_FINAL_STATES)."""
+
+    WAITING = "waiting"
+    SKIPPED = "skipped"
+    RUNNING = "running"
+    CANCELING = "canceling"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in FINAL_STATES
+
+    def __str__(self) -> str:
+        return self.value
+
+
+FINAL_STATES = frozenset(
+    {TaskState.COMPLETED, TaskState.FAILED, TaskState.CANCELED, TaskState.SKIPPED}
+)
+
+
+def parse_state(value: str | TaskState | None) -> TaskState | None:
+    """The TaskState for a server's string, None for a state this client does not know."""
+    if value is None or isinstance(value, TaskState):
+        return value
+    try:
+        return TaskState(value)
+    except ValueError:
+        return None
+
+
+# --- catalog (GET /api/pulp/rds-connection-tests/) ---------------------------------
+
+
+class TestInfo(WireModel):
+    """One test as the server describes it (the plugin's `tests` entries); the
+    original endpoint only gives a name and a description."""
+
+    __test__ = False  # not a pytest test class despite the name
+
+    name: str
+    title: str | None = None
+    description: str | None = None
+    tells_you: str | None = None
+    expected_outcome: str | None = None
+    pinned_by_rds_proxy: bool | None = None
+
+
+class Catalog(WireModel):
+    """The GET response. Only `available_tests` is required (the original's shape)."""
+
+    available_tests: list[str]
+    descriptions: dict[str, str] = Field(default_factory=dict)
+    usage: dict[str, Any] | None = None
+    tests: list[TestInfo] = Field(default_factory=list)
+    expected_cutoff_seconds: float | None = None
+    time_unit_seconds: float | None = None
+    enabled: bool | None = None
+    max_active: int | None = None
+    plugin_version: str | None = None
+
+    def test_infos(self) -> list[TestInfo]:
+        """Every available test, in the server's order, merged from `tests`,
+        `descriptions` and the built-in catalog (in that order of preference)."""
+        detailed = {t.name: t for t in self.tests}
+        infos = []
+        for name in self.available_tests:
+            builtin = catalog.get(name)
+            info = detailed.get(name) or TestInfo(name=name)
+            defaults = {
+                "description": self.descriptions.get(name)
+                or (builtin.description if builtin else None),
+                "title": builtin.title if builtin else None,
+                "expected_outcome": builtin.expected_outcome if builtin else None,
+                "pinned_by_rds_proxy": builtin.pinned_by_rds_proxy if builtin else None,
+            }
+            missing = {k: v for k, v in defaults.items() if getattr(info, k) is None}
+            infos.append(info.model_copy(update=missing) if missing else info)
+        return infos
+
+    @classmethod
+    def builtin(cls) -> Catalog:
+        """The catalog this client knows without a server."""
+        return cls(
+            available_tests=list(catalog.TEST_NAMES),
+            descriptions={t.name: t.description for t in catalog.BUILTIN_CATALOG},
+            tests=[TestInfo(**t._asdict()) for t in catalog.BUILTIN_CATALOG],
+        )
+
+
+# --- dispatch (POST /api/pulp/rds-connection-tests/) ------------------------------
+
+
+class DispatchRequest(WireModel):
+    """The POST body. Optional fields left at None are not sent, so the original
+    endpoint receives exactly the guide's `{"tests": [...], "run_sequentially": ...}`."""
+
+    tests: list[str]
+    run_sequentially: bool = False
+    duration_minutes: int | None = None
+    heartbeat_interval_seconds: float | None = None
+    notify_interval_seconds: float | None = None
+    stop_on_disconnect: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+class DispatchedTask(WireModel):
+    test_name: str
+    task_id: str
+    task_href: str
+
+
+class DispatchResponse(WireModel):
+    """The 202 answer: `tasks` is the only field the client relies on."""
+
+    message: str | None = None
+    tasks: list[DispatchedTask]
+    run_sequentially: bool | None = None
+    duration_minutes: int | None = None
+    note: str | None = None
+
+
+# --- tasks (GET {api}/tasks/) ----------------------------------------------------
+
+
+class ProgressReport(WireModel):
+    message: str | None = None
+    code: str | None = None
+    state: str | None = None
+    total: int | None = None
+    done: int | None = None
+    suffix: str | None = None
+
+
+class Task(WireModel):
+    """A Pulp task as the tasks API returns it (possibly shrunk with `fields=`)."""
+
+    pulp_href: str
+    state: str
+    name: str | None = None
+    logging_cid: str | None = None
+    pulp_created: datetime | None = None
+    unblocked_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    error: dict[str, Any] | None = None
+    progress_reports: list[ProgressReport] = Field(default_factory=list)
+    result: Any = None
+
+    @property
+    def task_id(self) -> str:
+        return task_id_from_href(self.pulp_href)
+
+    @property
+    def task_state(self) -> TaskState | None:
+        """The state as a TaskState, None if the server sent one this client does not know."""
+        return parse_state(self.state)
+
+    @property
+    def is_final(self) -> bool:
+        state = self.task_state
+        return state is not None and state.is_final
+
+    @property
+    def error_description(self) -> str | None:
+        """Pulp's error text for a failed task (`description`, else `reason`)."""
+        if not self.error:
+            return None
+        return str(self.error.get("description") or self.error.get("reason") or self.error)
+
+    def probe_result(self) -> ProbeResult | None:
+        """The task's result read as a ProbeResult, None when it has no dict result."""
+        if not isinstance(self.result, dict):
+            return None
+        return ProbeResult.lenient(self.result)
+
+
+def task_id_from_href(href: str) -> str:
+    """The last path segment of a task href: `/pulp/api/v3/tasks/<id>/` -> `<id>`."""
+    return href.rstrip("/").rsplit("/", 1)[-1]
+
+
+# --- the probe's result (the dict the task returns) ------------------------------
+
+
+class ProbeResult(WireModel):
+    """The result of one probe. Every field is optional: the original endpoint's
+    results have only the first group; the plugin adds the rest."""
+
+    # The original's fields.
+    test: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_minutes: float | None = None
+    connection_alive: bool | None = None
+    success: bool | None = None
+    status: str | None = None
+    connection_pinned: bool | None = None
+    backend_pid: int | None = None
+    error: dict[str, Any] | str | None = None
+    # The plugin's additions.
+    test_name: str | None = None
+    planned_duration_seconds: float | None = None
+    expected_cutoff_seconds: float | None = None
+    disconnected: bool | None = None
+    disconnected_at: str | None = None
+    seconds_to_disconnect: float | None = None
+    idle_seconds_before_disconnect: float | None = None
+    detected_by: str | None = None
+    server_message: str | None = None
+    sqlstate: str | None = None
+    heartbeats_ok: int | None = None
+    backend_pids_seen: list[Any] | None = None
+    pinning_observed: bool | None = None
+    notifications_sent: int | None = None
+    notifications_received: int | None = None
+    notify_latency_ms: Any = None
+    server_settings: dict[str, Any] | None = None
+    target: dict[str, Any] | None = None
+    events: list[Any] | None = None
+
+    @classmethod
+    def lenient(cls, data: dict[str, Any]) -> ProbeResult:
+        """Validate `data`, keeping a field whose value has an unexpected type as an
+        extra (raw) value instead of failing the whole result."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            bad = {err["loc"][0] for err in exc.errors() if err["loc"]}
+            good = {k: v for k, v in data.items() if k not in bad}
+            result = cls.model_validate(good)
+            for key in bad:
+                result.__pydantic_extra__[f"raw_{key}"] = data[key]
+            return result
+
+    @property
+    def died(self) -> bool | None:
+        """True when the probe's connection died, False when it survived, None if unknown."""
+        if self.disconnected is not None:
+            return self.disconnected
+        if self.connection_alive is not None:
+            return not self.connection_alive
+        return None

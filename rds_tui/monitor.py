@@ -1,0 +1,349 @@
+"""The polling engine shared by the headless command line and the dashboard.
+
+`RunMonitor` polls every unfinished task of a run in ONE request per interval (the
+client chunks above 100 ids), keeps a snapshot per task, and turns differences between
+polls into events. Transient failures (server unreachable, 5xx) never end the monitor:
+it backs off, retries, and reports how long ago the last successful poll was. No
+Textual import here: the dashboard feeds the events into its own message loop.
+
+Usage:
+    monitor = RunMonitor(client, run, interval=60)
+    await monitor.run(on_event)          # until every task is final
+or drive it yourself with `await monitor.poll_once()` (returns the events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from rds_tui.api import ApiError, PulpClient
+from rds_tui.models import FINAL_STATES, ProgressReport, Task, TaskState, task_id_from_href
+
+MISSING_STATE = "missing"  # the server no longer has the task (purged, wrong domain)
+
+
+class RunTaskLike(Protocol):
+    test_name: str
+    task_href: str
+
+
+@dataclass
+class TaskSnapshot:
+    """What the monitor knows about one task of the run."""
+
+    test_name: str
+    task_href: str
+    task: Task | None = None
+    missing: bool = False
+    connection_died: bool = False
+    # Local wall-clock time of the poll that last changed this snapshot.
+    updated_at: float | None = None
+
+    @property
+    def task_id(self) -> str:
+        return task_id_from_href(self.task_href)
+
+    @property
+    def state(self) -> str:
+        """The task's state string; "unknown" before the first poll, "missing" when gone."""
+        if self.missing:
+            return MISSING_STATE
+        return self.task.state if self.task else "unknown"
+
+    @property
+    def is_final(self) -> bool:
+        return self.missing or (self.task is not None and self.task.is_final)
+
+    @property
+    def succeeded(self) -> bool:
+        """Finished as `completed` at the Pulp level (a dead connection still counts)."""
+        return self.task is not None and self.task.state == TaskState.COMPLETED.value
+
+    @property
+    def progress(self) -> list[ProgressReport]:
+        return self.task.progress_reports if self.task else []
+
+    def elapsed_seconds(self, clock_skew_seconds: float | None = None) -> float | None:
+        """Seconds since the task started, on the server's clock (skew corrected);
+        up to `finished_at` for a finished task. None while it has not started."""
+        if self.task is None or self.task.started_at is None:
+            return None
+        end: datetime | None = self.task.finished_at
+        if end is not None:
+            return (end - self.task.started_at).total_seconds()
+        server_now = time.time() + (clock_skew_seconds or 0.0)
+        return server_now - self.task.started_at.timestamp()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The task JSON annotated with `test_name` (what rds_tui.report consumes)."""
+        data = self.task.model_dump(mode="json") if self.task else {"pulp_href": self.task_href}
+        data["test_name"] = self.test_name
+        data["task_id"] = self.task_id
+        if self.missing:
+            data["state"] = MISSING_STATE
+        return data
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+@dataclass
+class MonitorEvent:
+    pass
+
+
+@dataclass
+class StateChanged(MonitorEvent):
+    snapshot: TaskSnapshot
+    old_state: str
+    new_state: str
+
+
+@dataclass
+class ProgressChanged(MonitorEvent):
+    snapshot: TaskSnapshot
+    progress_reports: list[ProgressReport]
+
+
+@dataclass
+class ConnectionDied(MonitorEvent):
+    """The probe reported (progress or result) that its database connection died."""
+
+    snapshot: TaskSnapshot
+    detail: str
+
+
+@dataclass
+class TaskFinished(MonitorEvent):
+    snapshot: TaskSnapshot
+
+
+@dataclass
+class Polled(MonitorEvent):
+    """A successful poll; emitted after that poll's other task events."""
+
+    snapshots: list[TaskSnapshot]
+    elapsed_seconds: float  # since the monitor started
+
+
+@dataclass
+class PollFailed(MonitorEvent):
+    """A poll failed with a transient error; the monitor retries in `retry_in` seconds."""
+
+    error: ApiError
+    failures: int  # consecutive
+    seconds_since_success: float | None  # None: no poll has succeeded yet
+    retry_in: float
+
+
+@dataclass
+class PollRecovered(MonitorEvent):
+    failures: int
+    outage_seconds: float
+
+
+@dataclass
+class AllFinished(MonitorEvent):
+    snapshots: list[TaskSnapshot]
+
+
+EventCallback = Callable[[MonitorEvent], Awaitable[None] | None]
+
+
+def _death_detail(task: Task) -> str | None:
+    """Why the probe's connection died, if the task says it did."""
+    result = task.probe_result()
+    if result is not None and result.died:
+        reason = result.server_message
+        if not reason and isinstance(result.error, dict):
+            reason = result.error.get("message")
+        elif not reason and result.error:
+            reason = str(result.error)
+        if result.seconds_to_disconnect is not None:
+            reason = f"{reason or 'connection died'} after {result.seconds_to_disconnect:.1f} s"
+        return reason or "connection died"
+    for report in task.progress_reports:
+        text = f"{report.code or ''} {report.message or ''}".lower()
+        if "disconnect" in text or "connection died" in text or "connection closed" in text:
+            return report.message or report.code or "connection died"
+    return None
+
+
+class RunMonitor:
+    """Polls the tasks of `run` (anything with `.tasks`, each having `test_name` and
+    `task_href`) through `client`.
+
+    interval: seconds between polls. Retries after transient failures start at
+    min(interval, 1 s) and double up to max(interval, 30 s).
+    """
+
+    def __init__(self, client: PulpClient, run: Any, interval: float = 60.0) -> None:
+        self.client = client
+        self.run_record = run
+        self.interval = float(interval)
+        self.snapshots: list[TaskSnapshot] = [
+            TaskSnapshot(test_name=t.test_name, task_href=t.task_href) for t in run.tasks
+        ]
+        self._by_href = {s.task_href: s for s in self.snapshots}
+        self.started_monotonic = time.monotonic()
+        self.last_success_at: float | None = None  # wall clock
+        self._last_success_monotonic: float | None = None
+        self.polls = 0
+        self.consecutive_failures = 0
+
+    # --- state ---
+
+    @property
+    def clock_skew_seconds(self) -> float | None:
+        """Server clock minus local clock (from the HTTP Date header)."""
+        return self.client.clock_skew_seconds
+
+    @property
+    def all_final(self) -> bool:
+        return all(s.is_final for s in self.snapshots)
+
+    @property
+    def unfinished(self) -> list[TaskSnapshot]:
+        return [s for s in self.snapshots if not s.is_final]
+
+    def seconds_since_success(self) -> float | None:
+        if self._last_success_monotonic is None:
+            return None
+        return time.monotonic() - self._last_success_monotonic
+
+    def retry_delay(self, failures: int) -> float:
+        base = min(self.interval, 1.0)
+        return min(max(self.interval, 30.0), base * 2 ** (failures - 1))
+
+    # --- polling ---
+
+    async def poll_once(self) -> list[MonitorEvent]:
+        """One request for every unfinished task; returns the events it caused (the
+        last being Polled, then AllFinished when nothing is left). Raises ApiError."""
+        pending = self.unfinished
+        tasks = await self.client.tasks([s.task_href for s in pending]) if pending else []
+        now = time.time()
+        self.polls += 1
+        self.last_success_at = now
+        self._last_success_monotonic = time.monotonic()
+        events: list[MonitorEvent] = []
+        seen = set()
+        for task in tasks:
+            snapshot = self._by_href.get(task.pulp_href) or self._by_id(task.task_id)
+            if snapshot is None:
+                continue
+            seen.add(snapshot.task_href)
+            events.extend(self._update(snapshot, task, now))
+        for snapshot in pending:
+            if snapshot.task_href not in seen:
+                old = snapshot.state
+                snapshot.missing = True
+                snapshot.updated_at = now
+                events.append(StateChanged(snapshot, old, MISSING_STATE))
+                events.append(TaskFinished(snapshot))
+        events.append(Polled(list(self.snapshots), time.monotonic() - self.started_monotonic))
+        if self.all_final:
+            events.append(AllFinished(list(self.snapshots)))
+        return events
+
+    def _by_id(self, task_id: str) -> TaskSnapshot | None:
+        for snapshot in self.snapshots:
+            if snapshot.task_id == task_id:
+                return snapshot
+        return None
+
+    def _update(self, snapshot: TaskSnapshot, task: Task, now: float) -> list[MonitorEvent]:
+        events: list[MonitorEvent] = []
+        old = snapshot.task
+        old_state = snapshot.state
+        snapshot.task = task
+        if old is None or old.state != task.state:
+            snapshot.updated_at = now
+            events.append(StateChanged(snapshot, old_state, task.state))
+        if (
+            old is None
+            and task.progress_reports
+            or old is not None
+            and (
+                [r.model_dump() for r in old.progress_reports]
+                != [r.model_dump() for r in task.progress_reports]
+            )
+        ):
+            snapshot.updated_at = now
+            events.append(ProgressChanged(snapshot, task.progress_reports))
+        if not snapshot.connection_died:
+            detail = _death_detail(task)
+            if detail is not None:
+                snapshot.connection_died = True
+                events.append(ConnectionDied(snapshot, detail))
+        if task.is_final and (old is None or not old.is_final):
+            events.append(TaskFinished(snapshot))
+        return events
+
+    async def run(self, on_event: EventCallback | None = None) -> list[TaskSnapshot]:
+        """Poll until every task is final, passing each event to `on_event` (sync or
+        async). Transient errors are retried forever; others are raised. Cancel the
+        asyncio task to stop early (the server's tasks keep running)."""
+
+        async def emit(event: MonitorEvent) -> None:
+            if on_event is not None:
+                outcome = on_event(event)
+                if inspect.isawaitable(outcome):
+                    await outcome
+
+        failed_since: float | None = None
+        while True:
+            started = time.monotonic()
+            try:
+                events = await self.poll_once()
+            except ApiError as exc:
+                if not exc.transient:
+                    raise
+                self.consecutive_failures += 1
+                failed_since = failed_since or started
+                delay = self.retry_delay(self.consecutive_failures)
+                await emit(
+                    PollFailed(exc, self.consecutive_failures, self.seconds_since_success(), delay)
+                )
+                await asyncio.sleep(delay)
+                continue
+            if self.consecutive_failures:
+                await emit(
+                    PollRecovered(
+                        self.consecutive_failures, time.monotonic() - (failed_since or started)
+                    )
+                )
+                self.consecutive_failures = 0
+                failed_since = None
+            for event in events:
+                await emit(event)
+            if self.all_final:
+                return self.snapshots
+            await asyncio.sleep(max(0.0, self.interval - (time.monotonic() - started)))
+
+
+def snapshots_for(tasks: Sequence[RunTaskLike]) -> list[TaskSnapshot]:
+    """Empty snapshots for a list of dispatched tasks (before the first poll)."""
+    return [TaskSnapshot(test_name=t.test_name, task_href=t.task_href) for t in tasks]
+
+
+__all__ = [
+    "FINAL_STATES",
+    "AllFinished",
+    "ConnectionDied",
+    "MonitorEvent",
+    "PollFailed",
+    "PollRecovered",
+    "Polled",
+    "ProgressChanged",
+    "RunMonitor",
+    "StateChanged",
+    "TaskFinished",
+    "TaskSnapshot",
+]

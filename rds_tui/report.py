@@ -1,0 +1,897 @@
+"""What a run's results mean: the TEST SUMMARY, a diagnosis, and exports.
+
+Input everywhere: task dicts as Pulp returns them (`state`, `started_at`,
+`finished_at`, `error`, `result`), each annotated with `test_name` (see
+`Run.task_results()`). `diagnose()` also accepts bare probe result dicts. Results of
+the original pulp-service endpoint (only `test`, `connection_alive`, `status`,
+`duration_minutes`, `error`, ...) are read too; the diagnosis then says what it had to
+estimate and what it cannot tell.
+
+The diagnosis reasons only from the data: each conclusion names the tests it rests
+on, and a question the data cannot answer is reported as inconclusive.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rds_tui import catalog
+from rds_tui.models import ProbeResult
+
+if TYPE_CHECKING:
+    from rds_tui.runs import Run
+
+# The seven patterns by number (test_N_...).
+IDLE = 1
+HEARTBEAT = 2
+IDLE_TRANSACTION = 3
+TRANSACTION_WITH_WORK = 4
+SESSION_VARIABLE = 5
+LISTEN = 6
+LISTEN_WITH_NOTIFY = 7
+# Patterns that send nothing after their setup: their deaths measure the idle cutoff.
+PURE_IDLE_PATTERNS = (IDLE, SESSION_VARIABLE, LISTEN)
+IN_TRANSACTION_SQLSTATE = "25P03"
+
+FINAL_STATES = {"completed", "failed", "canceled", "skipped"}
+RULE = "=" * 60
+
+
+def _same_time(a: float, b: float) -> bool:
+    """Two disconnect times that one cutoff explains (5%, at least 1 s apart)."""
+    return abs(a - b) <= max(1.0, 0.05 * max(a, b))
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 120:
+        return f"{seconds:.2f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{seconds:.0f} s ({minutes} min {rest:02d} s)"
+
+
+# --- one probe's outcome, whatever the server sent -------------------------------
+
+
+@dataclass
+class Observation:
+    """The facts of one test of a run that the summary and the diagnosis use."""
+
+    test_name: str
+    number: int | None
+    task_state: str | None  # None when only a bare result was given
+    task_error: str | None
+    result: ProbeResult | None
+
+    @property
+    def has_result(self) -> bool:
+        return self.result is not None and bool(self.result.model_dump(exclude_none=True))
+
+    @property
+    def died(self) -> bool | None:
+        return self.result.died if self.result is not None else None
+
+    @property
+    def precise(self) -> bool:
+        """True when the plugin timed the death itself (not estimated from minutes)."""
+        return self.result is not None and self.result.seconds_to_disconnect is not None
+
+    @property
+    def seconds_to_disconnect(self) -> float | None:
+        if self.result is None:
+            return None
+        if self.result.seconds_to_disconnect is not None:
+            return self.result.seconds_to_disconnect
+        if self.died and self.result.duration_minutes is not None:
+            # The original endpoint: the test ran until its next query found the
+            # connection dead, so this is an upper bound to the minute.
+            return self.result.duration_minutes * 60
+        return None
+
+    @property
+    def idle_seconds(self) -> float | None:
+        """Seconds of client silence before the death (falls back to time since start)."""
+        if self.result is not None and self.result.idle_seconds_before_disconnect is not None:
+            return self.result.idle_seconds_before_disconnect
+        return self.seconds_to_disconnect
+
+    @property
+    def survived_seconds(self) -> float | None:
+        """How long a surviving connection was held."""
+        if self.result is None or self.died is not False:
+            return None
+        if self.result.planned_duration_seconds is not None:
+            return self.result.planned_duration_seconds
+        if self.result.duration_minutes is not None:
+            return self.result.duration_minutes * 60
+        return None
+
+    @property
+    def label(self) -> str:
+        return f"test {self.number}" if self.number else self.test_name
+
+
+_NUMBER_PATTERN = re.compile(r"test[\s_-]*(\d+)", re.IGNORECASE)
+
+
+def _pattern_number(*names: str | None) -> int | None:
+    for name in names:
+        match = _NUMBER_PATTERN.search(name or "")
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _error_text(error: Any) -> str | None:
+    if not error:
+        return None
+    if isinstance(error, dict):
+        if "type" in error or "message" in error:
+            return f"{error.get('type', 'Error')}: {error.get('message', '')}".strip()
+        return str(error.get("description") or error.get("reason") or error)
+    return str(error)
+
+
+def observe(item: dict[str, Any]) -> Observation:
+    """Read a task dict (or a bare probe result dict) into an Observation."""
+    is_task = "state" in item or "pulp_href" in item
+    raw_result = item.get("result") if is_task else item
+    result = ProbeResult.lenient(raw_result) if isinstance(raw_result, dict) else None
+    number = _pattern_number(
+        item.get("test_name"),
+        result.test_name if result else None,
+        result.test if result else None,
+    )
+    name = item.get("test_name") or (result.test_name if result else None)
+    if not name and number:
+        name = next((n for n in catalog.TEST_NAMES if n.startswith(f"test_{number}_")), None)
+    return Observation(
+        test_name=name or (result.test if result and result.test else "unknown test"),
+        number=number,
+        task_state=item.get("state") if is_task else None,
+        task_error=_error_text(item.get("error")) if is_task else None,
+        result=result,
+    )
+
+
+# --- TEST SUMMARY ------------------------------------------------------------------
+
+
+def _passed(observation: Observation) -> bool:
+    result = observation.result
+    if observation.task_state not in (None, "completed") or result is None:
+        return False
+    if result.status:
+        return result.status.upper() == "PASSED"
+    if result.success is not None:
+        return result.success
+    return observation.died is False
+
+
+def _duration_minutes(observation: Observation) -> str:
+    result = observation.result
+    if result is not None and result.duration_minutes is not None:
+        return f"{result.duration_minutes:g}"
+    if result is not None and result.started_at and result.finished_at:
+        try:
+            start = datetime.fromisoformat(result.started_at)
+            end = datetime.fromisoformat(result.finished_at)
+        except ValueError:
+            return "?"
+        return f"{(end - start).total_seconds() / 60:.1f}"
+    return "0"
+
+
+def _detail_lines(observation: Observation) -> list[str]:
+    """The lines the original summary did not have: when, how and why it died."""
+    result = observation.result
+    if result is None:
+        return []
+    lines = []
+    if observation.died and observation.precise:
+        how = f", detected by {result.detected_by}" if result.detected_by else ""
+        idle = ""
+        if result.idle_seconds_before_disconnect is not None:
+            idle = f" (after {format_seconds(result.idle_seconds_before_disconnect)} idle)"
+        lines.append(
+            f"Disconnected {format_seconds(result.seconds_to_disconnect)} after start{idle}{how}"
+        )
+    if result.server_message or result.sqlstate:
+        code = f"[{result.sqlstate}] " if result.sqlstate else ""
+        lines.append(f"Server said: {code}{result.server_message or ''}".rstrip())
+    if result.heartbeats_ok is not None:
+        pids = result.backend_pids_seen or []
+        lines.append(f"Heartbeats OK: {result.heartbeats_ok} | Backend PIDs seen: {len(pids)}")
+    if result.notifications_sent is not None or result.notifications_received is not None:
+        median, maximum = _latency(result.notify_latency_ms)
+        latency = (
+            f" (latency median {median:g} ms, max {maximum:g} ms)" if median is not None else ""
+        )
+        lines.append(
+            f"Notifications: {result.notifications_sent or 0} sent, "
+            f"{result.notifications_received or 0} received{latency}"
+        )
+    return lines
+
+
+def _latency(value: Any) -> tuple[float | None, float | None]:
+    if isinstance(value, dict):
+        return value.get("median"), value.get("max")
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return value[0], value[1]
+    return None, None
+
+
+def summary_lines(tasks: list[dict[str, Any]]) -> list[str]:
+    """The guide's TEST SUMMARY block (the original tool's layout, plus timing lines)."""
+    observations = [observe(task) for task in tasks]
+    passed, failed, unfinished = [], [], []
+    for observation in observations:
+        if observation.task_state is not None and observation.task_state not in FINAL_STATES:
+            unfinished.append(observation)
+        elif _passed(observation):
+            passed.append(observation)
+        else:
+            failed.append(observation)
+
+    lines = [RULE, "TEST SUMMARY", RULE]
+    for title, mark, group in (("PASSED", "✓", passed), ("FAILED", "✗", failed)):
+        if not group:
+            continue
+        lines += ["", f"{mark} {title} ({len(group)}):"]
+        for observation in group:
+            result = observation.result
+            if result is None or observation.task_state not in (None, "completed"):
+                alive = False
+                pid = "N/A"
+            else:
+                alive = observation.died is False
+                pid = result.backend_pid if result.backend_pid is not None else "N/A"
+            lines.append(f"  • {observation.test_name}")
+            lines.append(
+                f"    Duration: {_duration_minutes(observation)} min | Backend PID: {pid} | "
+                f"Connection: {'ALIVE' if alive else 'DEAD'}"
+            )
+            lines += [f"    {line}" for line in _detail_lines(observation)]
+            if observation.task_state not in (None, "completed"):
+                reason = f": {observation.task_error}" if observation.task_error else ""
+                lines.append(f"    Error: Task {observation.task_state}{reason}")
+            elif title == "FAILED" and result is not None and result.error:
+                lines.append(f"    Error: {_error_text(result.error)}")
+    if unfinished:
+        lines += ["", f"… NOT FINISHED ({len(unfinished)}):"]
+        lines += [f"  • {o.test_name}: {o.task_state}" for o in unfinished]
+    total = len(passed) + len(failed)
+    lines += ["", "-" * 60, f"Total: {total} | Passed: {len(passed)} | Failed: {len(failed)}"]
+    if unfinished:
+        lines[-1] += f" | Not finished: {len(unfinished)}"
+    lines.append(RULE)
+    return lines
+
+
+# --- diagnosis ---------------------------------------------------------------------
+
+SEVERITIES = ("ok", "info", "warning", "critical", "inconclusive")
+
+
+@dataclass
+class Finding:
+    title: str
+    detail: str
+    severity: str = "info"  # one of SEVERITIES
+
+
+@dataclass
+class Diagnosis:
+    findings: list[Finding] = field(default_factory=list)
+    recommendation: str = ""
+    estimated_idle_cutoff_seconds: float | None = None
+    in_transaction_cutoff_seconds: float | None = None
+
+    def lines(self) -> list[str]:
+        """Plain text for a terminal."""
+        out = ["DIAGNOSIS"]
+        for finding in self.findings:
+            out.append(f"  [{finding.severity}] {finding.title}")
+            out.append(f"      {finding.detail}")
+        out += ["", "RECOMMENDATION", f"  {self.recommendation}"]
+        return out
+
+
+def _by_number(observations: list[Observation]) -> dict[int, Observation]:
+    """The observation with a usable result for each pattern number (first one wins)."""
+    found: dict[int, Observation] = {}
+    for observation in observations:
+        if observation.number and observation.has_result and observation.number not in found:
+            found[observation.number] = observation
+    return found
+
+
+def _joined(observations: list[Observation], value) -> str:
+    return ", ".join(f"{o.label}: {format_seconds(value(o))}" for o in observations)
+
+
+class _Diagnoser:
+    """Builds the findings one question at a time; keeps what the recommendation needs."""
+
+    def __init__(self, observations: list[Observation]):
+        self.observations = observations
+        self.tests = _by_number(observations)
+        self.diagnosis = Diagnosis()
+        self.notifications_count: bool | None = None
+        self.notifications_dropped = False
+        self.heartbeat_died = False
+        self.longest_survival: float | None = None
+        self.approximate = False
+
+    def add(self, title: str, detail: str, severity: str) -> None:
+        self.diagnosis.findings.append(Finding(title, detail, severity))
+
+    def run(self) -> Diagnosis:
+        self.task_problems()
+        self.idle_cutoff()
+        self.heartbeat()
+        self.transaction()
+        self.pinning()
+        self.notifications()
+        self.diagnosis.recommendation = self.recommendation()
+        return self.diagnosis
+
+    def task_problems(self) -> None:
+        for observation in self.observations:
+            if observation.task_state in ("failed", "canceled", "skipped"):
+                reason = f": {observation.task_error}" if observation.task_error else ""
+                self.add(
+                    f"{observation.test_name} produced no result",
+                    f"The Pulp task was {observation.task_state}{reason}. Its pattern is left "
+                    "out of the diagnosis; run it again.",
+                    "warning",
+                )
+            elif observation.task_state in ("waiting", "running", "canceling"):
+                self.add(
+                    f"{observation.test_name} is still {observation.task_state}",
+                    "The diagnosis covers only finished tests; report again when it ends.",
+                    "info",
+                )
+
+    def idle_cutoff(self) -> None:
+        idle = [self.tests[n] for n in PURE_IDLE_PATTERNS if n in self.tests]
+        deaths = [o for o in idle if o.died and o.idle_seconds is not None]
+        deaths = [o for o in deaths if o.result.sqlstate != IN_TRANSACTION_SQLSTATE]
+        if not deaths and LISTEN_WITH_NOTIFY in self.tests:
+            listen7 = self.tests[LISTEN_WITH_NOTIFY]
+            if listen7.died and listen7.idle_seconds is not None:
+                deaths = [listen7]  # the only idle-client death we have
+        survivors = [o for o in idle if o.died is False and o.survived_seconds is not None]
+        self.longest_survival = max((o.survived_seconds for o in survivors), default=None)
+        if deaths:
+            values = [o.idle_seconds for o in deaths]
+            cutoff = statistics.median(values)
+            self.diagnosis.estimated_idle_cutoff_seconds = cutoff
+            self.approximate = not all(o.precise for o in deaths)
+            spread = f", spread {max(values) - min(values):.2f} s" if len(values) > 1 else ""
+            how = (
+                " Estimated from the original endpoint's whole minutes (an upper bound)."
+                if self.approximate
+                else ""
+            )
+            expected = self._expected_cutoff()
+            compare = ""
+            if expected:
+                if _same_time(cutoff, expected):
+                    compare = f" This matches the expected cutoff of {format_seconds(expected)}."
+                else:
+                    compare = f" The server expected {format_seconds(expected)}."
+            messages = {o.result.server_message for o in deaths if o.result.server_message}
+            said = f" Server message: {'; '.join(sorted(messages))}." if messages else ""
+            self.add(
+                f"Idle connections are cut after ~{format_seconds(cutoff)} of client silence",
+                f"Silence before the disconnect ({_joined(deaths, lambda o: o.idle_seconds)}"
+                f"{spread}).{compare}{how}{said}",
+                "critical",
+            )
+            if survivors:
+                self.add(
+                    "Some idle patterns survived while others died",
+                    f"Survived: {', '.join(o.label for o in survivors)}. A proxy that pins "
+                    "these connections may treat them differently; compare the patterns.",
+                    "warning",
+                )
+        elif survivors:
+            self.add(
+                "No idle cutoff within the test duration",
+                f"Idle connections survived ({_joined(survivors, lambda o: o.survived_seconds)})."
+                " If there is an idle cutoff, it is longer than that: run longer.",
+                "ok",
+            )
+        else:
+            self.add(
+                "Idle cutoff: inconclusive",
+                "No result of an idle pattern (tests 1, 5, 6). Run test_1_idle_connection "
+                "and test_6_listen_notify to measure it.",
+                "inconclusive",
+            )
+
+    def _expected_cutoff(self) -> float | None:
+        for observation in self.tests.values():
+            if observation.result.expected_cutoff_seconds:
+                return observation.result.expected_cutoff_seconds
+        return None
+
+    def heartbeat(self) -> None:
+        observation = self.tests.get(HEARTBEAT)
+        if observation is None or observation.died is None:
+            self.add(
+                "Heartbeats: inconclusive",
+                "No result of test_2_active_heartbeat: run it to learn whether periodic "
+                "queries keep a connection alive.",
+                "inconclusive",
+            )
+            return
+        result = observation.result
+        count = f" ({result.heartbeats_ok} heartbeats)" if result.heartbeats_ok is not None else ""
+        if observation.died is False:
+            held = observation.survived_seconds
+            held_text = f" for {format_seconds(held)}" if held else ""
+            self.add(
+                "Periodic queries keep a connection alive",
+                f"test 2 stayed connected{held_text}{count}.",
+                "ok",
+            )
+        else:
+            self.heartbeat_died = True
+            self.add(
+                "Even a connection sending heartbeats was cut",
+                f"test 2 died after {format_seconds(observation.seconds_to_disconnect)}{count}"
+                f"{_server_said(result)}. The limit is not (only) about idleness: look for a "
+                "maximum connection lifetime or a failover at that time.",
+                "critical",
+            )
+
+    def transaction(self) -> None:
+        observation = self.tests.get(IDLE_TRANSACTION)
+        if observation is None or observation.died is None:
+            self.add(
+                "In-transaction timeout: inconclusive",
+                "No result of test_3_long_transaction.",
+                "inconclusive",
+            )
+            return
+        settings = observation.result.server_settings or {}
+        configured = settings.get("idle_in_transaction_session_timeout")
+        setting = (
+            f" The server's idle_in_transaction_session_timeout is {configured}."
+            if configured not in (None, "", "0")
+            else ""
+        )
+        if observation.died:
+            seconds = observation.idle_seconds
+            self.diagnosis.in_transaction_cutoff_seconds = seconds
+            cutoff = self.diagnosis.estimated_idle_cutoff_seconds
+            if cutoff is not None and seconds is not None and seconds < cutoff * 0.9:
+                relation = "shorter than the idle cutoff: a separate in-transaction timeout"
+            elif cutoff is not None and seconds is not None and _same_time(seconds, cutoff):
+                relation = "the same as the idle cutoff"
+            else:
+                relation = "an in-transaction limit"
+            self.add(
+                f"An idle open transaction is cut after ~{format_seconds(seconds)}",
+                f"test 3 died after {format_seconds(seconds)} idle inside its transaction, "
+                f"{relation}{_server_said(observation.result)}.{setting}",
+                "warning",
+            )
+        else:
+            held = observation.survived_seconds
+            self.add(
+                "No in-transaction timeout within the test duration",
+                f"test 3 kept its transaction open{' for ' + format_seconds(held) if held else ''}"
+                f".{setting}",
+                "ok",
+            )
+        work = self.tests.get(TRANSACTION_WITH_WORK)
+        if work is not None and work.died is not None:
+            if work.died:
+                self.add(
+                    "A transaction doing work was cut too",
+                    f"test 4 died after {format_seconds(work.seconds_to_disconnect)}"
+                    f"{_server_said(work.result)}: a limit on transaction age, not idleness.",
+                    "warning",
+                )
+            else:
+                self.add(
+                    "A transaction that keeps working survives",
+                    "test 4 stayed connected: only idle time inside a transaction counts.",
+                    "ok",
+                )
+
+    def pinning(self) -> None:
+        pinned, multiplexed, unknown = [], [], []
+        for observation in self.tests.values():
+            result = observation.result
+            pids = result.backend_pids_seen or []
+            if result.pinning_observed is True or (
+                result.pinning_observed is None and result.connection_pinned is True
+            ):
+                pinned.append(observation.label)
+            elif result.pinning_observed is False or len(set(map(str, pids))) > 1:
+                multiplexed.append(f"{observation.label} ({len(set(map(str, pids)))} backends)")
+            else:
+                unknown.append(observation.label)
+        if not pinned and not multiplexed:
+            self.add(
+                "Pinning: inconclusive",
+                "No result reports pinning or more than one backend.",
+                "inconclusive",
+            )
+            return
+        parts = []
+        if pinned:
+            parts.append(f"kept one backend (pinned or session pooling): {', '.join(pinned)}")
+        if multiplexed:
+            parts.append(
+                f"moved between backends (the proxy multiplexes them): {', '.join(multiplexed)}"
+            )
+        self.add("Pinning observed", "; ".join(parts) + ".", "info")
+
+    def notifications(self) -> None:
+        listen = self.tests.get(LISTEN)
+        active = self.tests.get(LISTEN_WITH_NOTIFY)
+        if active is None or active.died is None:
+            self.add(
+                "Notifications as activity: inconclusive",
+                "No result of test_7_listen_with_activity: run it together with "
+                "test_6_listen_notify.",
+                "inconclusive",
+            )
+            return
+        result = active.result
+        sent, received = result.notifications_sent, result.notifications_received
+        if sent is not None and received is not None and sent > 0:
+            # One NOTIFY may legitimately be in flight when the connection dies.
+            in_flight = 1 if active.died else 0
+            if received == 0 or received < sent - in_flight:
+                self.notifications_dropped = True
+                self.add(
+                    "Notifications are dropped",
+                    f"test 7: {sent} sent, only {received} received. Something between "
+                    "client and database loses notifications (as PgBouncer's transaction "
+                    "mode does): LISTEN-based wake-ups of Pulp workers would be missed.",
+                    "critical",
+                )
+            else:
+                median, maximum = _latency(result.notify_latency_ms)
+                latency = f" (latency median {median:g} ms, max {maximum:g} ms)" if median else ""
+                self.add(
+                    "Notifications are delivered",
+                    f"test 7 received {received} of {sent}{latency}.",
+                    "ok",
+                )
+        if self.notifications_dropped and not received:
+            self.add(
+                "Notifications as activity: inconclusive",
+                "test 7 received no notifications, so it cannot show whether they count.",
+                "inconclusive",
+            )
+            return
+        if listen is None or listen.died is None:
+            detail = "No result of test_6_listen_notify to compare with."
+            if active.died:
+                cutoff = self.diagnosis.estimated_idle_cutoff_seconds
+                if (
+                    cutoff is not None
+                    and active.idle_seconds is not None
+                    and _same_time(active.idle_seconds, cutoff)
+                ):
+                    self.notifications_count = False
+                    self.add(
+                        "Notifications do not count as activity",
+                        f"test 7 died after {format_seconds(active.idle_seconds)} of client "
+                        "silence, like the idle patterns, despite receiving notifications.",
+                        "critical",
+                    )
+                    return
+            self.add("Notifications as activity: inconclusive", detail, "inconclusive")
+            return
+        if listen.died and active.died:
+            a, b = listen.idle_seconds, active.idle_seconds
+            if a is not None and b is not None and _same_time(a, b):
+                self.notifications_count = False
+                self.add(
+                    "Notifications do not count as activity",
+                    f"test 7 died after {format_seconds(b)} of client silence although it "
+                    f"received {received if received is not None else 'some'} notifications; "
+                    f"test 6 (no notifications) died after {format_seconds(a)}. Only what the "
+                    "client sends resets the idle timer.",
+                    "critical",
+                )
+            else:
+                self.add(
+                    "Notifications as activity: unclear",
+                    f"test 6 died after {format_seconds(a)} and test 7 after "
+                    f"{format_seconds(b)}: different times, but both died.",
+                    "inconclusive",
+                )
+        elif listen.died and not active.died:
+            self.notifications_count = True
+            self.add(
+                "Notifications count as activity",
+                f"test 7 (receiving notifications) survived while test 6 died after "
+                f"{format_seconds(listen.idle_seconds)}: incoming notifications keep a "
+                "LISTEN connection alive.",
+                "ok",
+            )
+        elif not listen.died and not active.died:
+            self.add(
+                "Notifications as activity: inconclusive",
+                "Neither LISTEN connection (tests 6 and 7) died, so there was no cutoff "
+                "for notifications to prevent.",
+                "inconclusive",
+            )
+        else:
+            self.add(
+                "LISTEN with notifications died, plain LISTEN survived",
+                f"test 7 died after {format_seconds(active.seconds_to_disconnect)}"
+                f"{_server_said(active.result)}; test 6 survived. Unexpected: check the "
+                "server message.",
+                "warning",
+            )
+
+    def recommendation(self) -> str:
+        cutoff = self.diagnosis.estimated_idle_cutoff_seconds
+        listen = self.tests.get(LISTEN)
+        parts: list[str] = []
+        if cutoff is not None:
+            approx = "at most " if self.approximate else "~"
+            who = (
+                "LISTEN connections (how Pulp workers wait for work)"
+                if listen is not None and listen.died
+                else "Idle connections"
+            )
+            heartbeat = max(1, int(cutoff // 2))
+            parts.append(
+                f"{who} die after {approx}{format_seconds(cutoff)} of client silence. "
+                f"Fix one of: send a client-side heartbeat (e.g. SELECT 1) at least every "
+                f"{heartbeat} s, well below {format_seconds(cutoff)}; raise the proxy's "
+                f"IdleClientTimeout above the longest time a worker waits; or connect the "
+                f"workers to the database directly, bypassing the proxy."
+            )
+            if self.notifications_count is False:
+                parts.append(
+                    "Notifications do not reset the timer, so the heartbeat must be sent by "
+                    "the client."
+                )
+            elif self.notifications_count is True:
+                parts.append("Incoming notifications do reset the timer.")
+        elif self.longest_survival is not None:
+            parts.append(
+                f"No idle connection was cut within {format_seconds(self.longest_survival)}. "
+                "If workers stay silent longer than that in production, run the tests with "
+                "a longer duration."
+            )
+        if self.notifications_dropped:
+            parts.append(
+                "Notifications are being lost: do not run workers' LISTEN connections "
+                "through this proxy (bypass it for workers)."
+            )
+        if self.heartbeat_died:
+            parts.append(
+                "Even active connections were cut, so a heartbeat alone will not help: "
+                "check the proxy's connection lifetime limits and the server messages."
+            )
+        transaction = self.diagnosis.in_transaction_cutoff_seconds
+        if transaction is not None:
+            parts.append(
+                f"Keep transactions from idling longer than {format_seconds(transaction)}."
+            )
+        if not parts:
+            return (
+                "Inconclusive: the results do not show an idle cutoff. Run at least "
+                "test_1_idle_connection, test_2_active_heartbeat and test_6_listen_notify "
+                "to completion."
+            )
+        return " ".join(parts)
+
+
+def _server_said(result: ProbeResult) -> str:
+    if not (result.server_message or result.sqlstate):
+        return ""
+    code = f"{result.sqlstate}: " if result.sqlstate else ""
+    return f' (server: "{code}{result.server_message or ""}")'
+
+
+def diagnose(results: list[dict[str, Any]]) -> Diagnosis:
+    """What the results say: findings and a recommendation (see module docstring)."""
+    return _Diagnoser([observe(item) for item in results]).run()
+
+
+# --- exports -----------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "run_id",
+    "test_name",
+    "task_href",
+    "task_state",
+    "status",
+    "connection_alive",
+    "disconnected",
+    "seconds_to_disconnect",
+    "idle_seconds_before_disconnect",
+    "detected_by",
+    "sqlstate",
+    "server_message",
+    "heartbeats_ok",
+    "backend_pids_seen",
+    "pinning_observed",
+    "notifications_sent",
+    "notifications_received",
+    "notify_latency_ms_median",
+    "notify_latency_ms_max",
+    "expected_cutoff_seconds",
+    "planned_duration_seconds",
+    "duration_minutes",
+    "started_at",
+    "finished_at",
+    "error",
+)
+
+
+def _task_rows(run: Run | None, tasks: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Every test of the run, finished or not, in dispatch order."""
+    if tasks is None:
+        tasks = run.task_results() if run is not None else []
+    if run is None:
+        return list(tasks)
+    by_href = {task.get("pulp_href"): task for task in tasks}
+    by_name = {task.get("test_name"): task for task in tasks}
+    rows = []
+    for run_task in run.tasks:
+        task = by_href.get(run_task.task_href) or next(
+            (t for href, t in by_href.items() if href and f"/{run_task.task_id}/" in href), None
+        )
+        task = task or by_name.get(run_task.test_name)
+        if task is None:
+            task = {"pulp_href": run_task.task_href, "state": "unknown"}
+        rows.append({**task, "test_name": run_task.test_name})
+    return rows
+
+
+def _row(run: Run | None, task: dict[str, Any]) -> dict[str, Any]:
+    observation = observe(task)
+    result = observation.result or ProbeResult()
+    median, maximum = _latency(result.notify_latency_ms)
+    pids = result.backend_pids_seen
+    return {
+        "run_id": run.id if run is not None else "",
+        "test_name": observation.test_name,
+        "task_href": task.get("pulp_href", ""),
+        "task_state": observation.task_state or "",
+        "status": result.status,
+        "connection_alive": result.connection_alive,
+        "disconnected": observation.died,
+        "seconds_to_disconnect": observation.seconds_to_disconnect,
+        "idle_seconds_before_disconnect": result.idle_seconds_before_disconnect,
+        "detected_by": result.detected_by,
+        "sqlstate": result.sqlstate,
+        "server_message": result.server_message,
+        "heartbeats_ok": result.heartbeats_ok,
+        "backend_pids_seen": " ".join(map(str, pids)) if pids else None,
+        "pinning_observed": result.pinning_observed,
+        "notifications_sent": result.notifications_sent,
+        "notifications_received": result.notifications_received,
+        "notify_latency_ms_median": median,
+        "notify_latency_ms_max": maximum,
+        "expected_cutoff_seconds": result.expected_cutoff_seconds,
+        "planned_duration_seconds": result.planned_duration_seconds,
+        "duration_minutes": result.duration_minutes,
+        "started_at": result.started_at or task.get("started_at"),
+        "finished_at": result.finished_at or task.get("finished_at"),
+        "error": _error_text(result.error) or observation.task_error,
+    }
+
+
+def to_csv(run: Run | None, tasks: list[dict[str, Any]] | None = None) -> str:
+    """One row per test (the columns of CSV_COLUMNS); empty cells for unknown values."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for task in _task_rows(run, tasks):
+        row = _row(run, task)
+        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+    return buffer.getvalue()
+
+
+def _run_header(run: Run | None) -> dict[str, Any]:
+    if run is None:
+        return {}
+    return run.model_dump(mode="json", exclude={"final"})
+
+
+def to_json(run: Run | None, tasks: list[dict[str, Any]] | None = None) -> str:
+    """Everything: the run, a row per test, the raw tasks, the summary and diagnosis."""
+    from rds_tui.runs import without_secrets
+
+    rows = _task_rows(run, tasks)
+    diagnosis = diagnose(rows)
+    document = {
+        "run": _run_header(run),
+        "tests": [_row(run, task) for task in rows],
+        "summary": summary_lines(rows),
+        "diagnosis": asdict(diagnosis),
+        "tasks": rows,
+    }
+    return json.dumps(without_secrets(document), indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if value is None or value == "":
+        return "–"
+    text = str(value).replace("\n", " ").replace("|", "\\|")
+    return text
+
+
+def to_markdown(run: Run | None, tasks: list[dict[str, Any]] | None = None) -> str:
+    """A report to paste into the ticket: context, per-test table, diagnosis, summary."""
+    rows = _task_rows(run, tasks)
+    diagnosis = diagnose(rows)
+    lines = []
+    if run is not None:
+        lines.append(f"# RDS connection tests: run {run.id}")
+        lines.append("")
+        profile = f" (profile {run.profile})" if run.profile else ""
+        lines.append(f"- Server: {run.api_root}{profile}")
+        lines.append(f"- Dispatched: {run.created_at:%Y-%m-%d %H:%M:%S %Z}")
+        if run.options:
+            options = ", ".join(f"{key}={value}" for key, value in run.options.items())
+            lines.append(f"- Options: {options}")
+        if run.correlation_id:
+            lines.append(f"- Correlation ID (the tasks' logging_cid): {run.correlation_id}")
+    else:
+        lines.append("# RDS connection tests")
+    lines += [
+        "",
+        "## Results",
+        "",
+        "| Test | Task | Connection | Died after | Idle before death | Detected by "
+        + "| Server message |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for task in rows:
+        observation = observe(task)
+        result = observation.result
+        died = observation.died
+        connection = "DIED" if died else "alive" if died is False else "?"
+        message = None
+        if result is not None and (result.server_message or result.sqlstate):
+            message = f"{result.sqlstate or ''} {result.server_message or ''}".strip()
+        lines.append(
+            "| "
+            + " | ".join(
+                _cell(value)
+                for value in (
+                    observation.test_name,
+                    observation.task_state,
+                    connection,
+                    format_seconds(observation.seconds_to_disconnect) if died else None,
+                    format_seconds(result.idle_seconds_before_disconnect)
+                    if died and result.idle_seconds_before_disconnect is not None
+                    else None,
+                    result.detected_by if result is not None else None,
+                    message or (observation.task_error if observation.task_error else None),
+                )
+            )
+            + " |"
+        )
+    lines += ["", "## Diagnosis", ""]
+    for finding in diagnosis.findings:
+        lines.append(f"- **{finding.title}** ({finding.severity}): {finding.detail}")
+    lines += ["", f"**Recommendation:** {diagnosis.recommendation}", ""]
+    lines += ["## Test summary", "", "```text", *summary_lines(rows), "```", ""]
+    return "\n".join(lines)

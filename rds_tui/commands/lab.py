@@ -1,10 +1,259 @@
-"""`rds-tui lab ...`: start, inspect and stop the local lab (see rds_tui.lab)."""
+"""`rds-tui lab ...`: start, inspect and stop the local lab (see rds_tui.lab).
+
+`rds-tui lab` runs a lab in the foreground (dashboard on it, or wait for Ctrl-C) and
+tears it down afterwards; `lab up --detach` leaves it running for `lab status` and
+`lab down` from other shells.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+EXIT_LAB_ERROR = 1  # the lab could not start / is not running
+EXIT_NOT_RUNNING = 3  # `lab status`: no lab running in that directory
+
+
+def _add_directory_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="lab directory (default: the user state directory's rds-tui/lab)",
+    )
+
+
+def _add_start_options(parser: argparse.ArgumentParser) -> None:
+    from rds_tui.lab import LabOptions
+
+    defaults = LabOptions()
+    _add_directory_option(parser)
+    parser.add_argument(
+        "--workers", type=int, default=defaults.workers,
+        help=f"pulpcore workers; one runs one test at a time (default {defaults.workers})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--idle-timeout", type=int, default=defaults.idle_timeout, metavar="SECONDS",
+        help="idle cutoff of the probes' connections, the RDS Proxy stand-in "
+        f"(default {defaults.idle_timeout}: production's 40 minutes, scaled)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--idle-in-transaction-timeout", type=int, metavar="SECONDS",
+        default=defaults.idle_in_transaction_timeout,
+        help=f"cutoff of idle transactions (default {defaults.idle_in_transaction_timeout})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pool-mode", choices=("session", "transaction"), default=defaults.pool_mode,
+        help="PgBouncer pool mode (transaction also sets client_idle_timeout)",
+    )  # fmt: skip
+    for component in ("api", "postgres", "pgbouncer"):
+        parser.add_argument(
+            f"--{component}-port", type=int, default=None, metavar="PORT",
+            help=f"port of the lab's {component} on 127.0.0.1 (default: a free one)",
+        )  # fmt: skip
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("lab", help="run a local, time-scaled Pulp behind a proxy")
-    parser.set_defaults(handler=lambda args: (print("lab: not implemented yet"), 1)[1])
+    lab = subparsers.add_parser(
+        "lab",
+        help="run a local, time-scaled Pulp behind a proxy",
+        description="A local lab: a throw-away PostgreSQL, PgBouncer in front of it standing "
+        "in for RDS Proxy, and pulpcore with the plugin. Without a subcommand: start it, "
+        "open the dashboard on it, and tear it down when the dashboard exits.",
+    )
+    _add_start_options(lab)
+    lab.set_defaults(handler=_run_foreground, detach=False)
+    commands = lab.add_subparsers(dest="lab_command", metavar="SUBCOMMAND")
+
+    up = commands.add_parser("up", help="start a lab; with --detach leave it running")
+    _add_start_options(up)
+    up.add_argument(
+        "--detach", action="store_true",
+        help="return once the API answers and all workers are online, leaving the lab running",
+    )  # fmt: skip
+    up.set_defaults(handler=_up)
+
+    status = commands.add_parser("status", help="is a lab running, and where")
+    _add_directory_option(status)
+    status.add_argument(
+        "--json", action="store_true", help="print the lab's state as JSON (includes passwords)"
+    )
+    status.set_defaults(handler=_status)
+
+    down = commands.add_parser("down", help="stop the lab and remove its data (logs stay)")
+    _add_directory_option(down)
+    down.set_defaults(handler=_down)
+
+
+def _options(args: argparse.Namespace):
+    from rds_tui.lab import LabOptions
+
+    return LabOptions(
+        workers=args.workers,
+        idle_timeout=args.idle_timeout,
+        idle_in_transaction_timeout=args.idle_in_transaction_timeout,
+        pool_mode=args.pool_mode,
+        api_port=args.api_port,
+        postgres_port=args.postgres_port,
+        pgbouncer_port=args.pgbouncer_port,
+    )
+
+
+def _progress(message: str) -> None:
+    print(f"lab: {message}...", file=sys.stderr, flush=True)
+
+
+def _interrupt_once(signum: int, frame: Any) -> None:
+    # Turn SIGTERM into the same path as Ctrl-C, and let no second signal cut the cleanup.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _save_profile(state: dict[str, Any]) -> str | None:
+    """Save the lab as profile `lab` (password included: the lab is throw-away)."""
+    try:
+        from rds_tui.profiles import Profile, ProfileError, ProfileStore
+    except ImportError:  # the profile store is not part of this build yet
+        return None
+    try:
+        ProfileStore().upsert(
+            Profile(
+                name="lab",
+                api_root=state["api_root"],
+                api_prefix=state["api_prefix"],
+                username=state["username"],
+                password=state["password"],
+                expected_cutoff_seconds=state["idle_timeout"],
+            )
+        )
+    except ProfileError as exc:
+        print(f"lab: could not save profile `lab`: {exc}", file=sys.stderr)
+        return None
+    return "lab"
+
+
+def _describe(state: dict[str, Any], profile: str | None) -> str:
+    pg, pgb = state["postgres"], state["pgbouncer"]
+    lines = [
+        f"Lab running in {state['dir']}",
+        (
+            f"  Pulp API     {state['api_root']}{state['api_prefix']}api/v3/"
+            f"  (user {state['username']}; {state['workers_online']} workers online)"
+        ),
+        f"  PgBouncer    {pgb['host']}:{pgb['port']} ({state['pool_mode']} mode; probes use it)",
+        f"  PostgreSQL   {pg['host']}:{pg['port']} (pulpcore connects here directly)",
+        (
+            f"  Idle cutoff  {state['idle_timeout']} s, idle in transaction"
+            f" {state['idle_in_transaction_timeout']} s"
+        ),
+        f"  Logs         {Path(state['dir']) / 'logs'}",
+        f"  Passwords    rds-tui lab status --json --dir {state['dir']}",
+    ]
+    if profile:
+        lines.append(f"  Profile      `{profile}` saved in the profile store")
+    return "\n".join(lines)
+
+
+def _start(args: argparse.Namespace) -> dict[str, Any]:
+    from rds_tui import lab
+
+    return lab.start(args.dir, _options(args), progress=_progress)
+
+
+def _up(args: argparse.Namespace) -> int:
+    if not args.detach:
+        return _run_foreground(args)
+    from rds_tui.lab import LabError
+
+    signal.signal(signal.SIGTERM, _interrupt_once)
+    try:
+        state = _start(args)
+    except LabError as exc:
+        print(f"rds-tui lab: {exc}", file=sys.stderr)
+        return EXIT_LAB_ERROR
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    profile = _save_profile(state)
+    print(_describe(state, profile))
+    print(f"Stop it with: rds-tui lab down --dir {state['dir']}")
+    return EXIT_OK
+
+
+def _run_foreground(args: argparse.Namespace) -> int:
+    """Start a lab, hand it to the dashboard (or wait for Ctrl-C), then tear it down."""
+    from rds_tui import lab
+
+    signal.signal(signal.SIGTERM, _interrupt_once)
+    signal.signal(signal.SIGINT, _interrupt_once)
+    state: dict[str, Any] | None = None
+    try:
+        state = _start(args)
+        profile = _save_profile(state)
+        try:
+            from rds_tui.app import run_dashboard
+        except ImportError:
+            run_dashboard = None
+        if run_dashboard is not None and profile:
+            return run_dashboard(profile_name=profile)
+        print(_describe(state, profile))
+        print("Press Ctrl-C to stop the lab.", flush=True)
+        while True:  # until Ctrl-C or SIGTERM raises KeyboardInterrupt
+            signal.pause()
+    except lab.LabError as exc:
+        print(f"rds-tui lab: {exc}", file=sys.stderr)
+        return EXIT_LAB_ERROR
+    except KeyboardInterrupt:
+        return 130 if state is None else EXIT_OK
+    finally:
+        with contextlib.suppress(ValueError):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if state is not None:
+            print("lab: stopping...", file=sys.stderr, flush=True)
+            lab.stop(Path(state["dir"]))
+
+
+def _status(args: argparse.Namespace) -> int:
+    from rds_tui import lab
+
+    try:
+        state = lab.status(args.dir)
+    except lab.LabError as exc:
+        print(f"rds-tui lab: {exc}", file=sys.stderr)
+        return EXIT_LAB_ERROR
+    directory = (args.dir or lab.default_lab_dir()).expanduser().absolute()
+    if args.json:
+        print(json.dumps(state if state is not None else {"running": False, "dir": str(directory)},
+                         indent=2))  # fmt: skip
+    elif state is None:
+        print(f"No lab in {directory}. Start one with: rds-tui lab up --detach --dir {directory}")
+    elif state["running"]:
+        print(_describe(state, None))
+    else:
+        dead = [name for name, alive in state["processes_alive"].items() if not alive]
+        print(
+            f"The lab in {directory} is {state.get('state')}, not fully running"
+            + (f" (stopped: {', '.join(dead)})" if dead else "")
+            + f". Logs: {directory / 'logs'}. Clean up with: rds-tui lab down --dir {directory}"
+        )
+    return EXIT_OK if state is not None and state["running"] else EXIT_NOT_RUNNING
+
+
+def _down(args: argparse.Namespace) -> int:
+    from rds_tui import lab
+
+    directory = (args.dir or lab.default_lab_dir()).expanduser().absolute()
+    try:
+        stopped = lab.stop(directory)
+    except lab.LabError as exc:
+        print(f"rds-tui lab: {exc}", file=sys.stderr)
+        return EXIT_LAB_ERROR
+    print(f"Stopped the lab in {directory}." if stopped else f"No lab in {directory}.")
+    return EXIT_OK

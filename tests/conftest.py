@@ -1,0 +1,64 @@
+"""Shared fixtures: isolated user paths for every test, and the local lab.
+
+`lab_factory(**options)` starts a real lab (PostgreSQL, PgBouncer, pulpcore with the
+plugin; see rds_tui.lab) once per distinct set of options and stops it at the end of
+the session; `lab` is the default small, fast lab. Both give the lab's status dict
+(the same object `rds-tui lab status --json` prints).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rds_tui import lab as lab_module
+
+# Short timeouts keep the end-to-end tests fast; 8 workers run the seven tests at once.
+DEFAULT_TEST_LAB: dict[str, Any] = {
+    "workers": 8,
+    "idle_timeout": 3,
+    "idle_in_transaction_timeout": 2,
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_user_paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Point the profile file and the run history at tmp paths: never the developer's own."""
+    root = tmp_path_factory.mktemp("user")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RDS_TUI_CONFIG", str(root / "config" / "profiles.toml"))
+        patch.setenv("RDS_TUI_DATA_DIR", str(root / "data"))
+        yield root
+
+
+@pytest.fixture(scope="session")
+def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Start (or reuse) a lab with the given LabOptions fields; all stop at session end."""
+    started: dict[str, tuple[Path, dict[str, Any]]] = {}
+
+    def factory(**options: Any) -> dict[str, Any]:
+        key = json.dumps(options, sort_keys=True, default=repr)
+        if key not in started:
+            directory = tmp_path_factory.mktemp("lab")
+            try:
+                state = lab_module.start(directory, lab_module.LabOptions(**options))
+            except lab_module.LabError as exc:
+                pytest.fail(f"the lab did not start: {exc}", pytrace=False)
+            started[key] = (directory, state)
+        return started[key][1]
+
+    try:
+        yield factory
+    finally:
+        for directory, _ in started.values():
+            lab_module.stop(directory)
+
+
+@pytest.fixture(scope="session")
+def lab(lab_factory: Any) -> dict[str, Any]:
+    """The default test lab: 8 workers, idle cutoff 3 s, idle-in-transaction cutoff 2 s."""
+    return lab_factory(**DEFAULT_TEST_LAB)

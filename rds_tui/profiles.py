@@ -41,11 +41,11 @@ class ProfileError(Exception):
 class ProfileNotFound(ProfileError):
     def __init__(self, name: str, path: Path, known: Sequence[str]):
         self.name = name
-        hint = f"known profiles: {', '.join(known)}" if known else "no profiles are defined yet"
-        super().__init__(
-            f"no profile named {name!r} in {path} ({hint}); "
-            f"add one with: rds-tui profiles add {name} --api-root URL"
-        )
+        if known:
+            hint = f"known profiles: {', '.join(known)}"
+        else:
+            hint = f"none defined yet; add one with: rds-tui profiles add {name} --api-root URL"
+        super().__init__(f"no profile named {name!r} in {path} ({hint})")
 
 
 class ProfileFileError(ProfileError):
@@ -180,6 +180,15 @@ def _format_validation_error(
     return f"{where}: " + "; ".join(problems.values())
 
 
+def make_profile(**fields: Any) -> Profile:
+    """A validated Profile, or a ProfileError naming each bad field (never its value)."""
+    try:
+        return Profile(**fields)
+    except ValidationError as exc:
+        name = fields.get("name")
+        raise ProfileError(_format_validation_error(exc, f"profile {name!r}")) from None
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         data = path.read_bytes()
@@ -263,7 +272,10 @@ class ProfileStore:
     ) -> list[Profile]:
         """Import pulp-cli's profiles; connection fields replace those of a same-named
         profile, rds-tui's own fields (poll interval, default tests...) are kept."""
-        found = read_pulp_cli_profiles(paths, store_passwords=store_passwords)
+        return self.add_imported(read_pulp_cli_profiles(paths, store_passwords=store_passwords))
+
+    def add_imported(self, found: PulpCliProfiles) -> list[Profile]:
+        """Save profiles read by `read_pulp_cli_profiles` (see `import_pulp_cli`)."""
         with exclusive_lock(self.path):
             document, profiles = self._load()
             imported = []

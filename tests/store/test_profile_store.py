@@ -246,3 +246,17 @@ def test_pulp_cli_import_errors_are_readable(store, tmp_path):
     with pytest.raises(ProfileFileError, match=r"cli\.toml.*line 1"):
         store.import_pulp_cli([bad])
     assert not store.path.exists()
+
+
+def test_make_profile_reports_every_bad_field_readably():
+    from rds_tui.profiles import make_profile
+
+    with pytest.raises(ProfileError) as caught:
+        make_profile(
+            name="x", api_root="https://h", password=SECRET, verify_ssl="", default_duration=500
+        )
+    message = str(caught.value)
+    assert message.startswith("profile 'x': ")
+    assert "'verify_ssl': use true, false or the path of a CA bundle" in message
+    assert "'default_duration'" in message and "300" in message
+    assert SECRET not in message

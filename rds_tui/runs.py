@@ -251,10 +251,13 @@ class RunStore:
         """A run by its id, a unique prefix of it, or "last" (the newest run)."""
         run_id = run_id.strip()
         if run_id == LAST:
-            runs = self.list()
-            if not runs:
-                raise RunNotFound(f"no runs recorded yet in {self.directory}")
-            return runs[0]
+            # Ids start with their UTC creation time: the newest is the greatest name.
+            for path in sorted(self._files(), reverse=True):
+                try:
+                    return self._read(path)
+                except RunFileError:
+                    continue  # a damaged file does not hide the runs before it
+            raise RunNotFound(f"no runs recorded yet in {self.directory}")
         if _RUN_ID_PATTERN.match(run_id) and self._path(run_id).exists():
             return self._read(self._path(run_id))
         matches = sorted(path.stem for path in self._files() if path.stem.startswith(run_id))

@@ -151,6 +151,8 @@ def test_damaged_file_is_reported_and_others_still_listed(store):
     assert "api_root" in listing.problems[0] and "beef.json" in listing.problems[0]
     with pytest.raises(RunFileError, match="dead.json"):
         store.get("20261128-080000-dead")
+    (store.directory / "29991231-235959-ffff.json").write_text("")  # newest, but empty
+    assert store.get("last").id == good.id
 
 
 def test_no_history_yet(store):

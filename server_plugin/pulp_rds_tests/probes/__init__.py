@@ -1,0 +1,19 @@
+"""The seven connection probes: psycopg and Django connections, nothing of HTTP."""
+
+from .catalog import CATALOG, TEST_NAMES, TestSpec, get_spec
+from .runner import ProbeOptions, ProgressSink, run_probe
+from .target import ProbeConfigError, ProbeTarget, release_django_alias, target_from_django
+
+__all__ = [
+    "CATALOG",
+    "TEST_NAMES",
+    "ProbeConfigError",
+    "ProbeOptions",
+    "ProbeTarget",
+    "ProgressSink",
+    "TestSpec",
+    "get_spec",
+    "release_django_alias",
+    "run_probe",
+    "target_from_django",
+]

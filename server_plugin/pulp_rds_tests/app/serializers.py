@@ -1,0 +1,229 @@
+"""Request and response shapes of /api/pulp/rds-connection-tests/.
+
+Validation is strict on purpose: JSON booleans are not integers, strings are not lists,
+1.0 is not an integer, and unknown fields are rejected, because a silently coerced value
+would start the wrong 50-minute experiment. Every message names what is allowed.
+"""
+
+import json
+from typing import ClassVar
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from pulp_rds_tests.probes import TEST_NAMES
+
+DEFAULT_DURATION_MINUTES = 50
+MIN_DURATION_MINUTES = 1
+MAX_DURATION_MINUTES = 300
+MIN_INTERVAL_SECONDS = 0.1
+MAX_INTERVAL_SECONDS = MAX_DURATION_MINUTES * 60
+
+
+def _shown(value) -> str:
+    """A submitted value as the user wrote it (JSON), shortened."""
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanField(serializers.Field):
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        raise serializers.ValidationError(
+            f"must be true or false (a JSON boolean), got {_shown(data)}."
+        )
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(
+    {
+        "type": "integer",
+        "minimum": MIN_DURATION_MINUTES,
+        "maximum": MAX_DURATION_MINUTES,
+        "default": DEFAULT_DURATION_MINUTES,
+    }
+)
+class DurationField(serializers.Field):
+    def to_internal_value(self, data):
+        if (
+            isinstance(data, bool)
+            or not isinstance(data, int)
+            or not MIN_DURATION_MINUTES <= data <= MAX_DURATION_MINUTES
+        ):
+            raise serializers.ValidationError(
+                f"must be a whole number of minutes from {MIN_DURATION_MINUTES} to "
+                f"{MAX_DURATION_MINUTES} (default {DEFAULT_DURATION_MINUTES}), got {_shown(data)}."
+            )
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(
+    {"type": "number", "minimum": MIN_INTERVAL_SECONDS, "maximum": MAX_INTERVAL_SECONDS}
+)
+class IntervalField(serializers.Field):
+    def to_internal_value(self, data):
+        if (
+            isinstance(data, bool)
+            or not isinstance(data, int | float)
+            or not MIN_INTERVAL_SECONDS <= data <= MAX_INTERVAL_SECONDS
+        ):
+            raise serializers.ValidationError(
+                f"must be a number of seconds from {MIN_INTERVAL_SECONDS:g} to "
+                f"{MAX_INTERVAL_SECONDS}, got {_shown(data)}."
+            )
+        return float(data)
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "minItems": 1,
+        "uniqueItems": True,
+        "items": {"type": "string", "enum": list(TEST_NAMES)},
+    }
+)
+class TestNamesField(serializers.Field):
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "required": 'required: a list of test names, e.g. ["test_1_idle_connection"].',
+        "null": 'must be a list of test names, e.g. ["test_1_idle_connection"], not null.',
+    }
+
+    def to_internal_value(self, data):
+        example = '["test_1_idle_connection"]'
+        if isinstance(data, str):
+            raise serializers.ValidationError(
+                f"must be a list of test names, not a string: write [{_shown(data)}]."
+            )
+        if not isinstance(data, list):
+            raise serializers.ValidationError(
+                f"must be a list of test names, e.g. {example}, got {_shown(data)}."
+            )
+        if not data:
+            raise serializers.ValidationError(f"must name at least one test, e.g. {example}.")
+        for index, item in enumerate(data):
+            if not isinstance(item, str):
+                raise serializers.ValidationError(
+                    f"every item must be a test name (a string); item {index} is {_shown(item)}."
+                )
+        seen = set()
+        for item in data:
+            if item in seen:
+                raise serializers.ValidationError(f"{item} is listed twice; list each test once.")
+            seen.add(item)
+        unknown = [item for item in data if item not in TEST_NAMES]
+        if unknown:
+            raise serializers.ValidationError(
+                f"unknown test name(s): {', '.join(unknown)}. Available: {', '.join(TEST_NAMES)}."
+            )
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class DispatchRequestSerializer(serializers.Serializer):
+    tests = TestNamesField(help_text="The tests to run (each at most once).")
+    run_sequentially = StrictBooleanField(
+        default=False,
+        help_text="Run the tests one after another instead of in parallel.",
+    )
+    duration_minutes = DurationField(
+        default=DEFAULT_DURATION_MINUTES,
+        help_text="How long each test holds its connection, in minutes (in time units of "
+        "RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS seconds).",
+    )
+    heartbeat_interval_seconds = IntervalField(
+        required=False,
+        help_text="Seconds between heartbeats (test 2, default one time unit) and between "
+        "rounds of work (test 4, default two time units).",
+    )
+    notify_interval_seconds = IntervalField(
+        required=False,
+        help_text="Seconds between NOTIFYs of test 7's sender (default two time units).",
+    )
+    stop_on_disconnect = StrictBooleanField(
+        default=True,
+        help_text="End a test as soon as its connection is closed (frees its worker).",
+    )
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                {
+                    "non_field_errors": [
+                        (
+                            "The request body must be a JSON object such as "
+                            f'{{"tests": ["test_1_idle_connection"]}}, got {_shown(data)}.'
+                        )
+                    ]
+                }
+            )
+        unknown = sorted(set(data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {
+                    name: [f"unknown field; allowed fields: {', '.join(self.fields)}."]
+                    for name in unknown
+                }
+            )
+        return super().to_internal_value(data)
+
+
+class TestInfoSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    number = serializers.IntegerField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    tells_you = serializers.CharField()
+    expected_outcome = serializers.CharField()
+    proxy_pins = serializers.BooleanField(
+        help_text="Whether AWS RDS Proxy pins a connection that behaves like this test."
+    )
+
+
+class CatalogResponseSerializer(serializers.Serializer):
+    available_tests = serializers.ListField(child=serializers.CharField())
+    descriptions = serializers.DictField(child=serializers.CharField())
+    usage = serializers.DictField()
+    tests = TestInfoSerializer(many=True)
+    expected_cutoff_seconds = serializers.FloatField()
+    time_unit_seconds = serializers.FloatField()
+    enabled = serializers.BooleanField()
+    max_active = serializers.IntegerField()
+    plugin_version = serializers.CharField()
+
+
+class DispatchedTaskSerializer(serializers.Serializer):
+    test_name = serializers.CharField()
+    task_id = serializers.UUIDField()
+    task_href = serializers.CharField()
+
+
+class DispatchResponseSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    tasks = DispatchedTaskSerializer(many=True)
+    run_sequentially = serializers.BooleanField()
+    duration_minutes = serializers.IntegerField()
+    time_unit_seconds = serializers.FloatField()
+    note = serializers.CharField()
+
+
+class ErrorResponseSerializer(serializers.Serializer):
+    error = serializers.CharField(help_text="What was wrong and how to fix it.")
+    field = serializers.CharField(required=False)
+    errors = serializers.DictField(required=False)
+    available_tests = serializers.ListField(child=serializers.CharField(), required=False)
+    hint = serializers.CharField(required=False)
+    active = serializers.IntegerField(required=False)
+    max_active = serializers.IntegerField(required=False)

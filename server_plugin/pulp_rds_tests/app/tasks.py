@@ -1,0 +1,112 @@
+"""Task entry points pulpcore dispatches: one per test, so a task's name says which test.
+
+They only orchestrate: settings in, a probe run (pulp_rds_tests.probes), progress
+reports out (saved on the task's own default connection, never the probe's).
+"""
+
+from django.conf import settings
+from pulpcore.plugin.models import ProgressReport, Task
+
+from pulp_rds_tests.probes import (
+    ProbeOptions,
+    release_django_alias,
+    run_probe,
+    target_from_django,
+)
+
+TASK_NAME_PREFIX = f"{__name__}."
+
+
+class TaskProgress:
+    """The probe's ProgressSink: Pulp progress reports of the current task, saved per change."""
+
+    def __init__(self, task: Task, time_unit_seconds: float):
+        self._task = task
+        self._unit = time_unit_seconds
+        self._reports: dict[str, ProgressReport] = {}
+
+    def _report(self, code: str, message: str, **fields) -> None:
+        report = self._reports.get(code)
+        if report is None:
+            report = ProgressReport(task=self._task, code=code, message=message, **fields)
+            self._reports[code] = report
+        else:
+            for name, value in fields.items():
+                setattr(report, name, value)
+            report.message = message
+        report.save()
+
+    def elapsed(self, done: int, total: int) -> None:
+        unit = "Elapsed minutes" if self._unit == 60 else f"Elapsed time units ({self._unit:g} s)"
+        state = "completed" if done >= total else "running"
+        self._report("rds.elapsed", unit, done=done, total=total, state=state)
+
+    def counter(self, code: str, message: str, value: int) -> None:
+        self._report(code, message, done=value, state="running")
+
+    def disconnected(self, message: str) -> None:
+        self._report("rds.disconnect", message, done=1, total=1, state="failed")
+
+    def finish(self) -> None:
+        """Counters and elapsed time end with the task (a disconnect report stays failed)."""
+        for report in self._reports.values():
+            if report.state == "running":
+                report.state = "completed"
+                report.save()
+
+
+def _run(
+    test_name: str,
+    duration_minutes: int,
+    stop_on_disconnect: bool = True,
+    heartbeat_interval_seconds: float | None = None,
+    notify_interval_seconds: float | None = None,
+) -> dict:
+    task = Task.current()
+    options = ProbeOptions(
+        test_name=test_name,
+        task_id=str(task.pk),
+        duration_minutes=duration_minutes,
+        time_unit_seconds=settings.RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS,
+        expected_cutoff_seconds=settings.RDS_CONNECTION_TESTS_EXPECTED_CUTOFF_SECONDS,
+        heartbeat_interval_seconds=heartbeat_interval_seconds,
+        notify_interval_seconds=notify_interval_seconds,
+        stop_on_disconnect=stop_on_disconnect,
+    )
+    alias = f"rds_probe_{task.pk.hex}"
+    progress = TaskProgress(task, options.time_unit_seconds)
+    try:
+        target = target_from_django(settings.RDS_CONNECTION_TESTS_DATABASE, alias)
+        result = run_probe(options, target, progress)
+    finally:
+        release_django_alias(alias)
+    progress.finish()
+    return result
+
+
+def test_1_idle_connection(**options) -> dict:
+    return _run("test_1_idle_connection", **options)
+
+
+def test_2_active_heartbeat(**options) -> dict:
+    return _run("test_2_active_heartbeat", **options)
+
+
+def test_3_long_transaction(**options) -> dict:
+    return _run("test_3_long_transaction", **options)
+
+
+def test_4_transaction_with_work(**options) -> dict:
+    return _run("test_4_transaction_with_work", **options)
+
+
+def test_5_session_variable(**options) -> dict:
+    return _run("test_5_session_variable", **options)
+
+
+def test_6_listen_notify(**options) -> dict:
+    return _run("test_6_listen_notify", **options)
+
+
+def test_7_listen_with_activity(**options) -> dict:
+    return _run("test_7_listen_with_activity", **options)

@@ -1,0 +1,274 @@
+"""GET/POST /api/pulp/rds-connection-tests/: the catalog, and dispatching probe tasks.
+
+The view validates, checks who may run tests, and dispatches one pulpcore task per test;
+the probes themselves live in pulp_rds_tests.probes and run in the workers.
+"""
+
+import json
+
+from django.conf import settings
+from django.db import transaction
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from pulpcore.plugin.models import Task
+from pulpcore.plugin.tasking import dispatch
+from pulpcore.plugin.util import reverse
+from rest_framework import exceptions, status
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pulp_rds_tests import __version__
+from pulp_rds_tests.app import tasks
+from pulp_rds_tests.app.models import GATE_NAME, RUN_PERMISSION, DispatchGate
+from pulp_rds_tests.app.serializers import (
+    CatalogResponseSerializer,
+    DispatchRequestSerializer,
+    DispatchResponseSerializer,
+    ErrorResponseSerializer,
+)
+from pulp_rds_tests.probes import CATALOG, TEST_NAMES
+
+ENDPOINT = "/api/pulp/rds-connection-tests/"
+# The seven names and a few options fit in well under 1 KiB.
+MAX_BODY_BYTES = 64 * 1024
+# Every test task of every sequential run holds this one resource: one at a time.
+SEQUENTIAL_RESOURCE = "pulp_rds_tests:sequential-run"
+ACTIVE_STATES = ("waiting", "running", "canceling")
+
+DISABLED_ERROR = {
+    "error": "RDS connection tests are not enabled.",
+    "hint": "Set RDS_CONNECTION_TESTS_ENABLED = True (or DEBUG = True) in the Pulp settings, "
+    "e.g. PULP_RDS_CONNECTION_TESTS_ENABLED=true in the environment of the API and the "
+    "workers, and restart them.",
+}
+
+
+def tests_enabled() -> bool:
+    return bool(settings.RDS_CONNECTION_TESTS_ENABLED or settings.DEBUG)
+
+
+class JSONBodyParser(BaseParser):
+    """JSON whatever the Content-Type (curl -d without -H still works); limited in size."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        raw = stream.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            raise exceptions.ParseError(
+                f"The request body is larger than {MAX_BODY_BYTES} bytes; "
+                'send a small JSON object such as {"tests": ["test_1_idle_connection"]}.'
+            )
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise exceptions.ParseError(
+                f"The request body is not valid JSON ({exc}). Send a JSON object such as "
+                '{"tests": ["test_1_idle_connection"]} with Content-Type: application/json.'
+            ) from None
+
+
+def _catalog() -> dict:
+    unit = settings.RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS
+    return {
+        "available_tests": list(TEST_NAMES),
+        "descriptions": {spec.name: spec.description for spec in CATALOG},
+        "usage": {
+            "endpoint": ENDPOINT,
+            "method": "POST",
+            "body": {
+                "tests": ["test_1_idle_connection", "test_2_active_heartbeat"],
+                "run_sequentially": False,
+            },
+            "optional": {
+                "duration_minutes": "1..300, default 50 (one minute = time_unit_seconds)",
+                "heartbeat_interval_seconds": "seconds between heartbeats (tests 2 and 4)",
+                "notify_interval_seconds": "seconds between NOTIFYs (test 7)",
+                "stop_on_disconnect": "end a test when its connection closes (default true)",
+            },
+        },
+        "tests": [
+            {
+                "name": spec.name,
+                "number": spec.number,
+                "title": spec.title,
+                "description": spec.description,
+                "tells_you": spec.tells_you,
+                "expected_outcome": spec.expected_outcome,
+                "proxy_pins": spec.proxy_pins,
+            }
+            for spec in CATALOG
+        ],
+        "expected_cutoff_seconds": settings.RDS_CONNECTION_TESTS_EXPECTED_CUTOFF_SECONDS,
+        "time_unit_seconds": unit,
+        "enabled": tests_enabled(),
+        "max_active": settings.RDS_CONNECTION_TESTS_MAX_ACTIVE,
+        "plugin_version": __version__,
+    }
+
+
+def _note(duration_minutes: int, run_sequentially: bool, count: int) -> str:
+    unit = settings.RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS
+    scale = "" if unit == 60 else f" (one minute = {unit:g} s on this server)"
+    if run_sequentially and count > 1:
+        return (
+            f"The tests run one after another, each for approximately {duration_minutes} "
+            f"minutes{scale}. Monitor task status via task_href."
+        )
+    return (
+        f"Each test runs for approximately {duration_minutes} minutes{scale}. "
+        "Monitor task status via task_href."
+    )
+
+
+def _validation_error(errors: dict) -> dict:
+    """One readable sentence naming the field, plus the per-field details."""
+    field, messages = next(iter(errors.items()))
+    message = messages[0] if isinstance(messages, list) else str(messages)
+    body = {
+        "error": message if field == "non_field_errors" else f"{field}: {message}",
+        "errors": errors,
+    }
+    if field != "non_field_errors":
+        body["field"] = field
+    if "tests" in errors:
+        body["available_tests"] = list(TEST_NAMES)
+    return body
+
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(ErrorResponseSerializer, description="Invalid request body."),
+    401: OpenApiResponse(ErrorResponseSerializer, description="No or wrong credentials."),
+    403: OpenApiResponse(
+        ErrorResponseSerializer,
+        description="Tests are not enabled, or the user may not run them.",
+    ),
+    429: OpenApiResponse(
+        ErrorResponseSerializer,
+        description="RDS_CONNECTION_TESTS_MAX_ACTIVE test tasks are already waiting or "
+        "running; nothing was dispatched.",
+    ),
+}
+
+
+class RdsConnectionTestsView(APIView):
+    """The seven RDS Proxy connection tests: list them (GET) and start them (POST)."""
+
+    # GET is open to anyone; POST checks the user itself so that anonymous callers get
+    # 401 and other users a 403 saying what they lack.
+    permission_classes = ()
+    parser_classes = (JSONBodyParser,)
+
+    @extend_schema(
+        summary="List the RDS connection tests",
+        operation_id="rds_connection_tests_list",
+        tags=["RDS connection tests"],
+        responses={200: CatalogResponseSerializer},
+    )
+    def get(self, request, **kwargs):
+        return Response(_catalog())
+
+    @extend_schema(
+        summary="Dispatch RDS connection tests",
+        description="Dispatches one Pulp task per test. Each task holds one database "
+        "connection in its pattern for duration_minutes and records when and how it died.",
+        operation_id="rds_connection_tests_dispatch",
+        tags=["RDS connection tests"],
+        request={"application/json": DispatchRequestSerializer},
+        responses={202: DispatchResponseSerializer, **ERROR_RESPONSES},
+        examples=[
+            OpenApiExample(
+                "Two tests in parallel",
+                value={"tests": ["test_1_idle_connection", "test_2_active_heartbeat"]},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request, **kwargs):
+        if not tests_enabled():
+            return Response(DISABLED_ERROR, status=status.HTTP_403_FORBIDDEN)
+        self._check_may_run(request)
+        serializer = DispatchRequestSerializer(data=request.data)
+        if not serializer.is_valid():
+            return Response(
+                _validation_error(serializer.errors), status=status.HTTP_400_BAD_REQUEST
+            )
+        options = serializer.validated_data
+        names = options["tests"]
+        limit = settings.RDS_CONNECTION_TESTS_MAX_ACTIVE
+        with transaction.atomic():
+            # Serialise dispatchers so the count below stays true until we commit.
+            DispatchGate.objects.select_for_update().get_or_create(name=GATE_NAME)
+            active = Task.objects.filter(
+                name__startswith=tasks.TASK_NAME_PREFIX, state__in=ACTIVE_STATES
+            ).count()
+            if active + len(names) > limit:
+                return Response(
+                    {
+                        "error": f"{active} RDS test task(s) are already waiting or running "
+                        f"and the limit is {limit} (RDS_CONNECTION_TESTS_MAX_ACTIVE); "
+                        f"starting {len(names)} more would exceed it. Nothing was "
+                        "dispatched: wait for running tests to finish or cancel them.",
+                        "active": active,
+                        "max_active": limit,
+                        "requested": len(names),
+                    },
+                    status=status.HTTP_429_TOO_MANY_REQUESTS,
+                )
+            dispatched = [self._dispatch(name, options) for name in names]
+        return Response(
+            {
+                "message": f"Dispatched {len(dispatched)} test(s)",
+                "tasks": [
+                    {
+                        "test_name": name,
+                        "task_id": str(task.pk),
+                        "task_href": reverse("tasks-detail", kwargs={"pk": task.pk}),
+                    }
+                    for name, task in zip(names, dispatched)
+                ],
+                "run_sequentially": options["run_sequentially"],
+                "duration_minutes": options["duration_minutes"],
+                "time_unit_seconds": settings.RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS,
+                "note": _note(options["duration_minutes"], options["run_sequentially"], len(names)),
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    @staticmethod
+    def _check_may_run(request) -> None:
+        user = request.user
+        if not user or not user.is_authenticated:
+            raise exceptions.NotAuthenticated(
+                "Authentication required: running tests needs a staff user or one holding "
+                f"the permission {RUN_PERMISSION}. Pass credentials, e.g. curl -u USER:PASSWORD."
+            )
+        if not (user.is_staff or user.has_perm(RUN_PERMISSION)):
+            raise exceptions.PermissionDenied(
+                f"User '{user.get_username()}' may not run RDS connection tests: it needs "
+                f"staff status (is_staff) or the permission {RUN_PERMISSION} (directly or "
+                "through a role)."
+            )
+
+    @staticmethod
+    def _dispatch(name: str, options: dict) -> Task:
+        task_options = {
+            "duration_minutes": options["duration_minutes"],
+            "stop_on_disconnect": options["stop_on_disconnect"],
+            "heartbeat_interval_seconds": options.get("heartbeat_interval_seconds"),
+            "notify_interval_seconds": options.get("notify_interval_seconds"),
+        }
+        return dispatch(
+            getattr(tasks, name),
+            kwargs=task_options,
+            exclusive_resources=[SEQUENTIAL_RESOURCE] if options["run_sequentially"] else None,
+        )
+
+    def handle_exception(self, exc):
+        """Errors raised by DRF itself (auth, parsing, methods) in the same {"error": ...} shape."""
+        response = super().handle_exception(exc)
+        if isinstance(exc, exceptions.APIException) and isinstance(response.data, dict):
+            detail = response.data.get("detail")
+            if detail is not None and "error" not in response.data:
+                response.data = {"error": str(detail)}
+        return response

@@ -1,0 +1,141 @@
+"""The seven connection patterns: what each sends after the opening query, and when.
+
+Every statement is fixed text; the only request-derived value, the task id, travels as a
+bound parameter or, for channel names, through psycopg.sql.Identifier.
+"""
+
+from psycopg import sql
+
+from .runner import ProbeRun, ProbeSession
+
+
+class Pattern:
+    """Default: nothing after the opening query (pattern 1, idle)."""
+
+    # Default periodic interval in time units; None: the pattern never acts while holding.
+    default_interval_units: float | None = None
+
+    def __init__(self, run: ProbeRun):
+        self.run = run
+
+    def periodic_interval(self) -> float | None:
+        if self.default_interval_units is None:
+            return None
+        options = self.run.options
+        return options.heartbeat_interval_seconds or (
+            self.default_interval_units * options.time_unit_seconds
+        )
+
+    def setup(self, session: ProbeSession) -> None:
+        """Right after the opening query."""
+
+    def periodic(self, session: ProbeSession) -> None:
+        """Every periodic_interval() while holding."""
+
+    def finish(self, session: ProbeSession) -> None:
+        """At the deadline, after a successful final check."""
+
+    def stop(self) -> None:
+        """Always, when the probe ends (also on cancel): stop companions."""
+
+
+class IdleConnection(Pattern):
+    pass
+
+
+class ActiveHeartbeat(Pattern):
+    default_interval_units = 1
+
+    def periodic(self, session: ProbeSession) -> None:
+        rows = session.query("heartbeat", "SELECT pg_backend_pid()")
+        self.run.saw_backend_pid(rows[0][0])
+        self.run.count_heartbeat()
+
+
+class LongTransaction(Pattern):
+    # FOR KEY SHARE on the task's own row: a real row lock held by the open transaction,
+    # which still lets pulpcore update the row (cancel, state) and insert progress
+    # reports referencing it. FOR UPDATE would block both until the probe ends.
+    LOCK = "SELECT pulp_id FROM core_task WHERE pulp_id = %s FOR KEY SHARE"
+
+    def setup(self, session: ProbeSession) -> None:
+        session.query("begin", "BEGIN")
+        rows = session.query("lock", self.LOCK, [self.run.options.task_id])
+        self.run.extra["rows_locked"] = len(rows)
+
+    def finish(self, session: ProbeSession) -> None:
+        session.query("commit", "COMMIT", detected_by="final-check")
+
+
+class TransactionWithWork(Pattern):
+    default_interval_units = 2
+    # The original's work: count waiting tasks, the first task, count online workers.
+    WORK = (
+        "SELECT count(*) FROM core_task WHERE state = 'waiting'",
+        "SELECT pulp_id FROM core_task ORDER BY pulp_created LIMIT 1",
+        (
+            "SELECT count(*) FROM core_appstatus WHERE app_type = 'worker'"
+            " AND last_heartbeat >= clock_timestamp() - ttl"
+        ),
+    )
+
+    def setup(self, session: ProbeSession) -> None:
+        session.query("begin", "BEGIN")
+
+    def periodic(self, session: ProbeSession) -> None:
+        for statement in self.WORK:
+            session.query("work", statement)
+        self.run.count_heartbeat()
+
+    def finish(self, session: ProbeSession) -> None:
+        session.query("commit", "COMMIT", detected_by="final-check")
+
+
+class SessionVariable(Pattern):
+    VALUE = "UTC"
+
+    def setup(self, session: ProbeSession) -> None:
+        before = self.run.server_settings["TimeZone"]
+        session.query("set", "SET TIMEZONE TO 'UTC'")
+        after = session.query("show", "SHOW TIMEZONE")[0][0]
+        self.run.extra["session_setting"] = {
+            "name": "TimeZone",
+            "before": before,
+            "set_to": self.VALUE,
+            "after_set": after,
+            "at_end": None,
+        }
+        self.run.extra["session_setting_held"] = after == self.VALUE
+
+    def finish(self, session: ProbeSession) -> None:
+        at_end = session.query("show", "SHOW TIMEZONE", detected_by="final-check")[0][0]
+        self.run.extra["session_setting"]["at_end"] = at_end
+        self.run.extra["session_setting_held"] = at_end == self.VALUE
+
+
+class ListenNotify(Pattern):
+    def setup(self, session: ProbeSession) -> None:
+        channel = self.run.options.channel
+        session.query("listen", sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        self.run.extra["channel"] = channel
+
+
+class ListenWithActivity(ListenNotify):
+    def setup(self, session: ProbeSession) -> None:
+        super().setup(session)
+        self.run.start_sender()
+
+    def stop(self) -> None:
+        if self.run.sender is not None:
+            self.run.sender.stop()
+
+
+PATTERNS: dict[str, type[Pattern]] = {
+    "test_1_idle_connection": IdleConnection,
+    "test_2_active_heartbeat": ActiveHeartbeat,
+    "test_3_long_transaction": LongTransaction,
+    "test_4_transaction_with_work": TransactionWithWork,
+    "test_5_session_variable": SessionVariable,
+    "test_6_listen_notify": ListenNotify,
+    "test_7_listen_with_activity": ListenWithActivity,
+}

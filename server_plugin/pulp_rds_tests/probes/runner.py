@@ -1,0 +1,458 @@
+"""Run one probe: open its connection, hold it in its pattern, time the disconnect.
+
+The runner owns the clock, the passive watch between actions, progress, the final
+check and the result dict; the patterns (patterns.py) only say what to send and when.
+"""
+
+import math
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import psycopg
+
+from .catalog import get_spec
+from .sender import NotifySender
+from .target import ProbeTarget
+from .timeline import Timeline
+from .watch import Disconnect, PassiveWatch, ServerError, is_connection_lost
+
+APPLICATION_NAME_PREFIX = "rds-probe"
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    test_name: str
+    task_id: str
+    duration_minutes: int
+    # Length of one "minute" of duration_minutes (the lab uses 1 s).
+    time_unit_seconds: float = 60.0
+    expected_cutoff_seconds: float = 2400.0
+    # None: the pattern's default, in time units (see patterns.py).
+    heartbeat_interval_seconds: float | None = None
+    notify_interval_seconds: float | None = None
+    stop_on_disconnect: bool = True
+
+    @property
+    def planned_duration_seconds(self) -> float:
+        return self.duration_minutes * self.time_unit_seconds
+
+    @property
+    def application_name(self) -> str:
+        # PostgreSQL keeps the first 63 bytes; results report what the server saw.
+        return f"{APPLICATION_NAME_PREFIX}:{self.test_name}:{self.task_id}"
+
+    @property
+    def sender_application_name(self) -> str:
+        return f"{APPLICATION_NAME_PREFIX}:sender:{self.task_id}"
+
+    @property
+    def channel(self) -> str:
+        return "rds_probe_" + self.task_id.replace("-", "")
+
+
+class ProgressSink(Protocol):
+    """Where a probe reports progress (the task saves these as Pulp progress reports)."""
+
+    def elapsed(self, done: int, total: int) -> None: ...
+
+    def counter(self, code: str, message: str, value: int) -> None: ...
+
+    def disconnected(self, message: str) -> None: ...
+
+
+class NullProgress:
+    def elapsed(self, done: int, total: int) -> None:
+        pass
+
+    def counter(self, code: str, message: str, value: int) -> None:
+        pass
+
+    def disconnected(self, message: str) -> None:
+        pass
+
+
+class ConnectionLost(Exception):
+    def __init__(self, disconnect: Disconnect):
+        super().__init__(disconnect.server_message or disconnect.client_message)
+        self.disconnect = disconnect
+
+
+class ProbeSession:
+    """The probe's one connection. Every query goes through here: timed and recorded."""
+
+    def __init__(self, conn: psycopg.Connection, watch: PassiveWatch, timeline: Timeline):
+        self.conn = conn
+        self.watch = watch
+        self.timeline = timeline
+        # End of the last successful exchange: the server's idle timers start here.
+        self.last_message_at = time.monotonic()
+
+    def query(self, kind: str, statement, params=None, detected_by: str = "heartbeat") -> list:
+        """Run one statement; ConnectionLost if the connection turns out to be gone."""
+        try:
+            cursor = self.conn.execute(statement, params)
+            rows = cursor.fetchall() if cursor.description else []
+        except psycopg.Error as exc:
+            if is_connection_lost(self.conn, exc):
+                raise ConnectionLost(self.watch.disconnect(detected_by, exc)) from None
+            raise
+        self.last_message_at = time.monotonic()
+        shown = statement.as_string(self.conn) if hasattr(statement, "as_string") else statement
+        detail = shown if not rows else f"{shown} -> {_short(rows)}"
+        self.timeline.add(kind, detail, at=self.last_message_at)
+        return rows
+
+
+class ProbeRun:
+    """One probe from connect to result. Not reusable."""
+
+    def __init__(
+        self,
+        options: ProbeOptions,
+        target: ProbeTarget,
+        progress: ProgressSink | None = None,
+    ):
+        from .patterns import PATTERNS
+
+        self.options = options
+        self.spec = get_spec(options.test_name)
+        self.target = target
+        self.progress = progress or NullProgress()
+        self.pattern = PATTERNS[options.test_name](self)
+        self._secrets = target.secrets()
+        # Observations.
+        self.backend_pids: list[int] = []
+        self.heartbeats_ok: int | None = None
+        self.notifications_received: int | None = None
+        self.latencies_ms: list[float] = []
+        self.sender: NotifySender | None = None
+        self.server_settings: dict | None = None
+        self.server_application_name: str | None = None
+        self.extra: dict = {}
+        self.disconnect: Disconnect | None = None
+        self.idle_before_disconnect: float | None = None
+        self.passive_alive_at_deadline: bool | None = None
+        self.final_check: dict | None = None
+        self.error: dict | None = None
+        self.connected = False
+        self._published: dict[str, int] = {}
+        self._units_reported = -1
+
+    # -- helpers for patterns ------------------------------------------------------
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def saw_backend_pid(self, pid: int) -> None:
+        self.backend_pids.append(int(pid))
+
+    def count_heartbeat(self) -> None:
+        self.heartbeats_ok = (self.heartbeats_ok or 0) + 1
+
+    def start_sender(self) -> None:
+        interval = self.options.notify_interval_seconds or 2 * self.options.time_unit_seconds
+        self.sender = NotifySender(
+            self.target,
+            self.options.channel,
+            interval,
+            self.options.sender_application_name,
+            self.timeline,
+            self.redact,
+        )
+        self.sender.start()
+
+    def _on_notification(self, notify: psycopg.Notify) -> None:
+        received_at = time.monotonic()
+        self.notifications_received = (self.notifications_received or 0) + 1
+        latency = None
+        if self.sender is not None and notify.payload.isdigit():
+            sent_at = self.sender.sent_at(int(notify.payload))
+            if sent_at is not None:
+                latency = round((received_at - sent_at) * 1000, 3)
+                self.latencies_ms.append(latency)
+        self.timeline.add(
+            "notification",
+            f"channel {notify.channel} payload {notify.payload!r}",
+            at=received_at,
+            latency_ms=latency,
+        )
+
+    def _on_notice(self, error: ServerError) -> None:
+        self.timeline.add(
+            "server-message", self.redact(f"{error.severity} {error.sqlstate}: {error.message}")
+        )
+
+    # -- the run -------------------------------------------------------------------
+
+    def execute(self) -> dict:
+        """Run the probe to its deadline (or its disconnect) and return the result dict."""
+        self.start = time.monotonic()
+        self.started_at = datetime.now(UTC)
+        self.deadline = self.start + self.options.planned_duration_seconds
+        self.timeline = Timeline(self.start)
+        conn = watch = None
+        try:
+            try:
+                conn = self.target.connect(self.options.application_name)
+            except psycopg.Error as exc:
+                self._fail("connect", exc)
+                return self.result()
+            self.connected = True
+            self.timeline.add("connect", self.options.application_name)
+            watch = PassiveWatch(conn, on_notice=self._on_notice)
+            conn.add_notify_handler(self._on_notification)
+            session = ProbeSession(conn, watch, self.timeline)
+            self._report_elapsed(force=True)
+            try:
+                self._opening_query(session)
+                self.pattern.setup(session)
+                self._hold(session, watch)
+                self._final_check(session, watch)
+            except ConnectionLost as lost:
+                self._record_disconnect(lost.disconnect, session)
+                if not self.options.stop_on_disconnect:
+                    self._wait_out()
+            except psycopg.Error as exc:
+                self._fail("query", exc)
+        finally:
+            self.pattern.stop()
+            if watch is not None:
+                watch.close()
+            if conn is not None:
+                conn.close()
+            self._publish_counters()
+        return self.result()
+
+    def _opening_query(self, session: ProbeSession) -> None:
+        # One query: the backend, the name the server recorded and the timeouts it applies.
+        rows = session.query(
+            "query",
+            "SELECT pg_backend_pid(), current_setting('application_name'),"
+            " current_setting('idle_session_timeout'),"
+            " current_setting('idle_in_transaction_session_timeout'),"
+            " current_setting('statement_timeout'), current_setting('tcp_keepalives_idle'),"
+            " current_setting('TimeZone')",
+        )
+        pid, app_name, idle, idle_tx, statement, keepalive, tz = rows[0]
+        self.saw_backend_pid(pid)
+        self.server_application_name = app_name
+        self.server_settings = {
+            "idle_session_timeout": idle,
+            "idle_in_transaction_session_timeout": idle_tx,
+            "statement_timeout": statement,
+            "tcp_keepalives_idle": keepalive,
+            "TimeZone": tz,
+        }
+
+    def _hold(self, session: ProbeSession, watch: PassiveWatch) -> None:
+        """Until the deadline: wait passively, wake for the pattern's actions and progress."""
+        interval = self.pattern.periodic_interval()
+        next_action = session.last_message_at + interval if interval else math.inf
+        while True:
+            now = time.monotonic()
+            if now >= self.deadline:
+                break
+            wake = min(self.deadline, next_action, self._next_unit_boundary(now))
+            disconnect = watch.wait(wake)
+            self._publish_counters()
+            if disconnect is not None:
+                raise ConnectionLost(disconnect)
+            self._report_elapsed()
+            now = time.monotonic()
+            if next_action <= now < self.deadline:
+                self.pattern.periodic(session)
+                self._publish_counters()
+                next_action += interval
+                if next_action <= now:  # a slow round: skip missed beats, keep the rhythm
+                    next_action = now + interval
+        # A close exactly at the deadline is still a passive observation.
+        disconnect = watch.wait(time.monotonic())
+        if disconnect is not None:
+            raise ConnectionLost(disconnect)
+        self.passive_alive_at_deadline = True
+
+    def _final_check(self, session: ProbeSession, watch: PassiveWatch) -> None:
+        """The connection looks alive: prove it with a query, then end the pattern."""
+        began = time.monotonic()
+        try:
+            rows = session.query(
+                "final-check", "SELECT 1, pg_backend_pid()", detected_by="final-check"
+            )
+        except ConnectionLost:
+            self.final_check = {"ok": False, "seconds": round(time.monotonic() - began, 3)}
+            raise
+        except psycopg.Error as exc:
+            self.final_check = {
+                "ok": False,
+                "seconds": round(time.monotonic() - began, 3),
+                "error": self.redact(f"{type(exc).__name__}: {exc}".strip()),
+            }
+            raise
+        self.saw_backend_pid(rows[0][1])
+        self.final_check = {
+            "ok": True,
+            "seconds": round(time.monotonic() - began, 3),
+            "backend_pid": rows[0][1],
+        }
+        self.pattern.finish(session)
+
+    def _record_disconnect(self, disconnect: Disconnect, session: ProbeSession) -> None:
+        self.disconnect = disconnect
+        self.idle_before_disconnect = disconnect.detected_at - session.last_message_at
+        if self.sender is not None:
+            self.sender.stop()
+        message = self._describe_disconnect()
+        self.timeline.add(
+            "disconnect",
+            message,
+            at=disconnect.detected_at,
+            sqlstate=disconnect.sqlstate,
+            detected_by=disconnect.detected_by,
+        )
+        self.progress.disconnected(message)
+
+    def _describe_disconnect(self) -> str:
+        d = self.disconnect
+        reason = d.server_message or d.client_message or "connection closed"
+        code = f"{d.sqlstate} " if d.sqlstate else ""
+        return self.redact(
+            f"Connection closed after {d.detected_at - self.start:.3f} s "
+            f"({self.idle_before_disconnect:.3f} s after the probe's last message), "
+            f"detected by {d.detected_by}: {code}{reason}"
+        )
+
+    def _wait_out(self) -> None:
+        """stop_on_disconnect=false: keep the task (not the connection) until the deadline."""
+        while (now := time.monotonic()) < self.deadline:
+            time.sleep(min(self.deadline, self._next_unit_boundary(now)) - now)
+            self._report_elapsed()
+
+    def _fail(self, stage: str, exc: psycopg.Error) -> None:
+        message = self.redact(str(exc).strip())
+        self.error = {"type": type(exc).__name__, "message": message, "stage": stage}
+        self.timeline.add("error", f"{stage}: {type(exc).__name__}: {message}")
+
+    # -- progress --------------------------------------------------------------------
+
+    def _next_unit_boundary(self, now: float) -> float:
+        unit = self.options.time_unit_seconds
+        return self.start + (math.floor((now - self.start) / unit) + 1) * unit
+
+    def _report_elapsed(self, force: bool = False) -> None:
+        total = self.options.duration_minutes
+        done = min(total, int((time.monotonic() - self.start) / self.options.time_unit_seconds))
+        if force or done != self._units_reported:
+            self._units_reported = done
+            self.progress.elapsed(done, total)
+
+    def _publish_counters(self) -> None:
+        counters = (
+            ("rds.heartbeats", "Heartbeats answered", self.heartbeats_ok),
+            (
+                "rds.notifications.sent",
+                "Notifications sent",
+                self.sender.sent if self.sender else None,
+            ),
+            ("rds.notifications.received", "Notifications received", self.notifications_received),
+        )
+        for code, message, value in counters:
+            if value is None and code == "rds.notifications.received" and self.sender:
+                value = 0
+            if value is not None and self._published.get(code) != value:
+                self._published[code] = value
+                self.progress.counter(code, message, value)
+
+    # -- result ----------------------------------------------------------------------
+
+    def _wall(self, moment: float | None) -> str | None:
+        if moment is None:
+            return None
+        return (self.started_at + timedelta(seconds=moment - self.start)).isoformat()
+
+    def result(self) -> dict:
+        finished = time.monotonic()
+        d = self.disconnect
+        alive = self.connected and d is None and self.error is None
+        pids = list(dict.fromkeys(self.backend_pids))
+        pinning = None if len(self.backend_pids) < 2 else len(pids) == 1
+        latency = None
+        if self.latencies_ms:
+            latency = {
+                "median": round(statistics.median(self.latencies_ms), 3),
+                "max": round(max(self.latencies_ms), 3),
+            }
+        sent = self.sender.sent if self.sender else None
+        received = self.notifications_received
+        if self.spec.number in (6, 7) and received is None and self.connected:
+            received = 0
+        return {
+            "test": self.spec.title,
+            "test_name": self.spec.name,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self._wall(finished),
+            "duration_minutes": self.options.duration_minutes,
+            "time_unit_seconds": self.options.time_unit_seconds,
+            "planned_duration_seconds": self.options.planned_duration_seconds,
+            "actual_duration_seconds": round(finished - self.start, 3),
+            "expected_cutoff_seconds": self.options.expected_cutoff_seconds,
+            "stop_on_disconnect": self.options.stop_on_disconnect,
+            "connection_alive": alive,
+            "success": self.connected and self.error is None,
+            "status": "PASSED" if alive else "FAILED",
+            "connection_pinned": self.spec.proxy_pins,
+            "backend_pid": self.backend_pids[0] if self.backend_pids else None,
+            "application_name": self.server_application_name,
+            "error": self.error,
+            "disconnected": d is not None,
+            "disconnected_at": self._wall(d.detected_at) if d else None,
+            "seconds_to_disconnect": round(d.detected_at - self.start, 3) if d else None,
+            "idle_seconds_before_disconnect": (
+                round(self.idle_before_disconnect, 3) if d else None
+            ),
+            "detected_by": d.detected_by if d else None,
+            "server_message": self.redact(d.server_message or d.client_message or "")
+            if d
+            else None,
+            "client_message": self.redact(d.client_message) if d and d.client_message else None,
+            "sqlstate": d.sqlstate if d else None,
+            "passive_alive_at_deadline": self.passive_alive_at_deadline,
+            "final_check": self.final_check,
+            "heartbeats_ok": self.heartbeats_ok,
+            "heartbeat_interval_seconds": self.pattern.periodic_interval(),
+            "backend_pids_seen": pids,
+            "pinning_observed": pinning,
+            "notifications_sent": sent,
+            "notifications_received": received,
+            "notify_interval_seconds": (
+                self.options.notify_interval_seconds or 2 * self.options.time_unit_seconds
+            )
+            if self.spec.number == 7
+            else None,
+            "notify_latency_ms": latency,
+            "notify_sender_error": self.sender.error if self.sender else None,
+            "server_settings": self.server_settings,
+            "target": self.target.describe(),
+            **self.extra,
+            "events": self.timeline.as_list(),
+            "events_dropped": self.timeline.dropped,
+        }
+
+
+def _short(rows: list) -> str:
+    values = rows[0] if len(rows) == 1 else rows
+    text = ", ".join(map(str, values)) if isinstance(values, tuple) else str(values)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def run_probe(
+    options: ProbeOptions,
+    target: ProbeTarget,
+    progress: ProgressSink | None = None,
+) -> dict:
+    """Run one probe and return its result dict (SystemExit on cancel, after cleanup)."""
+    return ProbeRun(options, target, progress).execute()

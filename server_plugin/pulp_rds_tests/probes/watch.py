@@ -1,0 +1,128 @@
+"""Passive watch of an idle connection: learn of a close within milliseconds, send nothing.
+
+A client that does not read its socket learns of a proxy's close only at its next query.
+The watch sleeps in epoll on the connection's socket; when the socket becomes readable it
+lets libpq consume what arrived: a notification (handed to the connection's notify
+handlers), the server's FATAL error (libpq passes errors outside a query to the notice
+handler) or the end of the stream (consume_input raises). Zero bytes are sent.
+"""
+
+import selectors
+import time
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import pq
+
+FATAL_SEVERITIES = ("FATAL", "PANIC")
+
+
+@dataclass(frozen=True)
+class ServerError:
+    """A copy of an error's fields (psycopg's Diagnostic dies with its result)."""
+
+    severity: str | None
+    sqlstate: str | None
+    message: str | None
+
+    @classmethod
+    def from_diagnostic(cls, diag: psycopg.errors.Diagnostic) -> "ServerError":
+        return cls(diag.severity_nonlocalized or diag.severity, diag.sqlstate, diag.message_primary)
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    """How and when a probe connection was found closed."""
+
+    detected_at: float  # time.monotonic()
+    detected_by: str  # passive-watch | heartbeat | final-check
+    sqlstate: str | None
+    server_message: str | None
+    # What the client library said (e.g. "server closed the connection unexpectedly").
+    client_message: str | None
+
+
+class PassiveWatch:
+    """Watches one psycopg connection while the probe is idle."""
+
+    def __init__(self, conn: psycopg.Connection, on_notice=None):
+        self._conn = conn
+        self._on_notice = on_notice
+        self._fatal: ServerError | None = None
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(conn.pgconn.socket, selectors.EVENT_READ)
+        conn.add_notice_handler(self._notice)
+
+    @property
+    def fatal(self) -> ServerError | None:
+        """The first FATAL the server sent, if any (it precedes the close by < 1 ms)."""
+        return self._fatal
+
+    def _notice(self, diag: psycopg.errors.Diagnostic) -> None:
+        error = ServerError.from_diagnostic(diag)
+        if error.severity in FATAL_SEVERITIES and self._fatal is None:
+            self._fatal = error
+        if self._on_notice is not None:
+            self._on_notice(error)
+
+    def wait(self, until: float) -> Disconnect | None:
+        """Wait passively until the monotonic time `until`; a Disconnect if the server closed.
+
+        Notifications that arrive meanwhile are delivered to the connection's notify
+        handlers as they come.
+        """
+        pgconn = self._conn.pgconn
+        while True:
+            if self._fatal is not None:
+                return self.disconnect("passive-watch", None)
+            remaining = until - time.monotonic()
+            if remaining <= 0:
+                return None
+            if not self._selector.select(remaining):
+                continue
+            try:
+                pgconn.consume_input()
+            except psycopg.OperationalError as exc:
+                return self.disconnect("passive-watch", exc)
+            self._deliver_notifications()
+            if pgconn.status == pq.ConnStatus.BAD:
+                return self.disconnect("passive-watch", None)
+
+    def _deliver_notifications(self) -> None:
+        pgconn = self._conn.pgconn
+        while (notify := pgconn.notifies()) is not None:
+            if pgconn.notify_handler is not None:
+                pgconn.notify_handler(notify)
+
+    def disconnect(self, detected_by: str, exc: BaseException | None) -> Disconnect:
+        """Describe the close, preferring the server's own FATAL over the client's view."""
+        detected_at = time.monotonic()
+        error = self._fatal
+        if error is None and isinstance(exc, psycopg.Error) and exc.diag.sqlstate:
+            error = ServerError.from_diagnostic(exc.diag)
+        client_message = _first_line(str(exc)) if exc is not None else None
+        return Disconnect(
+            detected_at=detected_at,
+            detected_by=detected_by,
+            sqlstate=error.sqlstate if error is not None else None,
+            server_message=error.message if error is not None else None,
+            client_message=client_message,
+        )
+
+    def close(self) -> None:
+        self._selector.close()
+
+
+def is_connection_lost(conn: psycopg.Connection, exc: psycopg.Error) -> bool:
+    """Whether a failed query means the connection is gone (not just a failed statement)."""
+    if conn.broken or conn.closed:
+        return True
+    sqlstate = exc.sqlstate or ""
+    # 08: connection exception; 57P: operator intervention (terminated, idle-session
+    # timeout, shutdown); 25P03: idle-in-transaction timeout (the backend exits).
+    return sqlstate.startswith(("08", "57P")) or sqlstate == "25P03"
+
+
+def _first_line(text: str) -> str:
+    text = text.strip()
+    return text.splitlines()[0] if text else text

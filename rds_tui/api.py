@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any, Self
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
@@ -566,12 +566,14 @@ class PulpClient:
         tasks: list[Task] = []
         for path, ids in by_path.items():
             for chunk in chunked(ids, MAX_IDS_PER_REQUEST):
-                params = {
-                    "pulp_id__in": ",".join(chunk),
-                    "fields": ",".join(TASK_FIELDS),
-                    "limit": str(len(chunk)),
-                }
-                response = await self._request("GET", path, what=what, params=params)
+                # Commas left unencoded: %2C would push 100 ids past gunicorn's
+                # 4094-byte request-line limit.
+                query = "pulp_id__in={}&fields={}&limit={}".format(
+                    ",".join(quote(task_id, safe="-") for task_id in chunk),
+                    ",".join(TASK_FIELDS),
+                    len(chunk),
+                )
+                response = await self._request("GET", f"{path}?{query}", what=what)
                 body = self._raise_for_status(response, what=what)
                 if not isinstance(body, dict) or not isinstance(body.get("results"), list):
                     url = self.absolute_url(path)

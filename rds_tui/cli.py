@@ -2,46 +2,301 @@
 
 Each subcommand lives in a module of `rds_tui.commands` that exposes
 `add_parser(subparsers)`; the parser it adds sets `handler` (a callable taking the
-parsed arguments and returning an exit code). Imports stay lazy so that a headless
-command does not pay for Textual.
+parsed arguments and returning an exit code). Imports stay lazy (subcommand modules
+import only argparse at module level) so `rds-tui rds_connection_tests --list` starts
+in well under 0.3 s: no Textual, pydantic or httpx on that path.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from rds_tui import __version__
 
-# Exit codes (documented in --help and the README).
-EXIT_OK = 0
-EXIT_USAGE = 2
+if TYPE_CHECKING:
+    from rds_tui.api import PulpClient
 
-COMMAND_MODULES = ("lab",)
+# Exit codes (documented in --help and the README).
+EXIT_OK = 0  # every task finished (a dead connection is a finding, not an error)
+EXIT_ERROR = 1  # the dashboard could not start, or an unexpected internal error
+EXIT_USAGE = 2  # bad options or arguments (argparse uses 2 as well)
+EXIT_API = 3  # the server could not be reached or refused (TLS, 401, 403, 404, 429, 5xx)
+EXIT_TASKS_FAILED = 4  # a task failed, was canceled or skipped at the Pulp level
+EXIT_INTERRUPTED = 130  # monitoring interrupted (Ctrl-C); the tasks keep running
+
+EXIT_CODES_HELP = """\
+exit codes:
+  0    every task finished (a dead connection is a finding, not an error)
+  1    the dashboard could not start, or an internal error
+  2    usage error: bad option, unknown test or run, no server given
+  3    API or authentication error: unreachable, TLS, 401, 403, 404, 429, 5xx
+  4    a task failed, was canceled or skipped at the Pulp level
+  130  monitoring interrupted (Ctrl-C); the tasks keep running on the server
+
+environment:
+  PULP_API_ROOT, PULP_USER, PULP_PASSWORD   server and credentials (like the flags)
+  RDS_TUI_CONFIG     profiles file      RDS_TUI_DATA_DIR   run history directory
+"""
+
+COMMAND_MODULES = ("tests", "lab", "history", "profiles")
+
+ENV_API_ROOT = "PULP_API_ROOT"
+ENV_USER = "PULP_USER"
+ENV_PASSWORD = "PULP_PASSWORD"
+DEFAULT_POLL_INTERVAL = 60.0
+
+
+class UsageError(Exception):
+    """A mistake in how the command was called; main() prints it and exits 2."""
+
+
+# --- global connection options ---------------------------------------------------------
+
+
+def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """The guide's global options. With `suppress`, unset options leave no default, so
+    the same options given after the subcommand don't overwrite those given before it."""
+    default: Any = argparse.SUPPRESS if suppress else None
+    group = parser.add_argument_group("server and credentials")
+    group.add_argument(
+        "--api-root",
+        metavar="URL",
+        default=default,
+        help=f"server base URL, like https://pulp.example.com (env {ENV_API_ROOT})",
+    )
+    group.add_argument(
+        "--api-prefix",
+        metavar="PATH",
+        default=default,
+        help="Pulp's API root on that server (default /pulp/)",
+    )
+    group.add_argument(
+        "--domain", metavar="NAME", default=default, help="Pulp domain (default: default)"
+    )
+    group.add_argument(
+        "--user", metavar="NAME", default=default, help=f"user name (env {ENV_USER})"
+    )
+    group.add_argument(
+        "--password",
+        metavar="PASSWORD",
+        default=default,
+        help=f"password; visible in the process list, prefer env {ENV_PASSWORD} or a profile",
+    )
+    group.add_argument("--cert", metavar="FILE", default=default, help="client certificate (PEM)")
+    group.add_argument("--key", metavar="FILE", default=default, help="client certificate's key")
+    group.add_argument(
+        "--verify-ssl",
+        dest="verify_ssl",
+        nargs="?",
+        const=True,
+        default=default,
+        metavar="CA_BUNDLE",
+        help="verify the server's certificate (default), optionally against CA_BUNDLE",
+    )
+    group.add_argument(
+        "--no-verify-ssl",
+        dest="verify_ssl",
+        action="store_const",
+        const=False,
+        default=default,
+        help="do not verify the server's certificate (insecure)",
+    )
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=default,
+        help="use a saved instance profile (see `rds-tui profiles`)",
+    )
+    group.add_argument(
+        "--read-only",
+        action="store_true",
+        default=default,
+        help="never dispatch or cancel anything (watch and read only)",
+    )
+
+
+@dataclass
+class Connection:
+    """Where and how to reach a Pulp server, resolved from flags, profile and env."""
+
+    api_root: str | None
+    api_prefix: str = "/pulp/"
+    domain: str = "default"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    cert: str | None = None
+    key: str | None = None
+    verify: bool | str = True
+    profile: Any = None  # the rds_tui.profiles.Profile used, if any
+
+    @property
+    def profile_name(self) -> str | None:
+        return self.profile.name if self.profile is not None else None
+
+    def require_api_root(self) -> str:
+        if not self.api_root:
+            raise UsageError(
+                "no server given: pass --api-root https://your-pulp-instance.com, "
+                f"set {ENV_API_ROOT}, or use --profile NAME"
+            )
+        return self.api_root
+
+    def client(self, *, correlation_id: str | None = None, timeout: float = 30.0) -> PulpClient:
+        from rds_tui.api import PulpClient
+
+        auth = (self.username, self.password or "") if self.username else None
+        return PulpClient(
+            self.require_api_root(),
+            self.api_prefix,
+            self.domain,
+            auth=auth,
+            cert=self.cert,
+            key=self.key,
+            verify=self.verify,
+            timeout=timeout,
+            correlation_id=correlation_id,
+        )
+
+
+def load_profile(name: str) -> Any:
+    """The named profile, or a UsageError with the store's message."""
+    from rds_tui.profiles import ProfileError, ProfileStore
+
+    try:
+        return ProfileStore().get(name)
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def resolve_connection(args: argparse.Namespace, *, run: Any = None) -> Connection:
+    """Flags win over the profile, the profile over the environment. For an existing
+    run (`watch`, `cancel`) the server is the run's, and its profile is the default."""
+    option = lambda name: getattr(args, name, None)
+    profile_name = option("profile") or (run.profile if run is not None else None)
+    profile = None
+    if profile_name:
+        try:
+            profile = load_profile(profile_name)
+        except UsageError:
+            if option("profile"):
+                raise
+            # The run's profile was removed since: fall back to flags and environment.
+
+    def pick(flag: str, profile_field: str, env: str | None = None) -> Any:
+        value = option(flag)
+        if value is None and profile is not None:
+            value = getattr(profile, profile_field)
+        if value is None and env:
+            value = os.environ.get(env) or None
+        return value
+
+    if run is not None:
+        api_root, api_prefix, domain = run.api_root, run.api_prefix, getattr(run, "domain", None)
+    else:
+        api_root = pick("api_root", "api_root", ENV_API_ROOT)
+        api_prefix, domain = pick("api_prefix", "api_prefix"), pick("domain", "domain")
+
+    username = pick("user", "username", ENV_USER)
+    password = option("password")
+    if password is not None:
+        print(
+            "warning: a password given with --password is visible to other users in the "
+            f"process list; prefer {ENV_PASSWORD} or a profile with password_env",
+            file=sys.stderr,
+        )
+    if password is None and profile is not None:
+        password = profile.resolve_password()
+    if password is None:
+        password = os.environ.get(ENV_PASSWORD)
+    if password is not None and not username:
+        raise UsageError(f"a password was given but no user: add --user NAME (or {ENV_USER})")
+
+    cert, key = pick("cert", "cert"), pick("key", "key")
+    if key and not cert:
+        raise UsageError("--key needs --cert (the client certificate it belongs to)")
+    for label, path in (("--cert", cert), ("--key", key)):
+        if path and not os.path.isfile(os.path.expanduser(path)):
+            raise UsageError(f"{label} {path}: no such file")
+    verify = pick("verify_ssl", "verify_ssl")
+    if verify is None:
+        verify = True
+    if isinstance(verify, str) and verify.lower() in ("true", "false"):
+        verify = verify.lower() == "true"
+    if isinstance(verify, str) and not os.path.exists(os.path.expanduser(verify)):
+        raise UsageError(f"--verify-ssl {verify}: no such CA bundle file")
+    if verify is False:
+        print("warning: TLS certificate verification is disabled", file=sys.stderr)
+    return Connection(
+        api_root=api_root,
+        api_prefix=api_prefix or "/pulp/",
+        domain=domain or "default",
+        username=username,
+        password=password,
+        cert=os.path.expanduser(cert) if cert else None,
+        key=os.path.expanduser(key) if key else None,
+        verify=os.path.expanduser(verify) if isinstance(verify, str) else verify,
+        profile=profile,
+    )
+
+
+# --- parser and dispatch -------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rds-tui",
-        description="Launch, watch and read RDS Proxy connection probes in a Pulp deployment.",
+        description=(
+            "Launch, watch and read RDS Proxy connection probes in a Pulp deployment. "
+            "Without a command, opens the dashboard."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"rds-tui {__version__}")
+    add_connection_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        module = __import__(f"rds_tui.commands.{name}", fromlist=["add_parser"])
+        try:
+            module = __import__(f"rds_tui.commands.{name}", fromlist=["add_parser"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"rds_tui.commands.{name}":
+                raise
+            continue  # that command group is not part of this build
         module.add_parser(subparsers)
     return parser
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    try:
+        from rds_tui.app import run_dashboard as start
+    except ImportError as exc:
+        print(
+            f"rds-tui: the dashboard is not available ({exc}). The headless commands work: "
+            "see `rds-tui --help`.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    return start(profile_name=args.profile, read_only=bool(args.read_only))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return EXIT_USAGE
     try:
+        if args.command is None:
+            return run_dashboard(args)
+        if handler is None:
+            parser.parse_args([args.command, "--help"])
+            return EXIT_USAGE
         return handler(args)
+    except UsageError as exc:
+        print(f"rds-tui: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

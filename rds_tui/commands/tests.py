@@ -1,0 +1,714 @@
+"""`rds_connection_tests` (alias `rds-connection-tests`), `watch RUN`, `cancel RUN`.
+
+The guide's "Method 2" command line, with its output text: list, dispatch, monitor.
+Every dispatch is written to the run history right after the server accepted it,
+before monitoring, so `watch` can re-attach after Ctrl-C or a closed terminal.
+
+Only argparse is imported at module level: the rest is imported when a command runs,
+which keeps `--list` fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rds_tui import cli
+from rds_tui.cli import UsageError
+
+GUIDE_NAME = "rds_connection_tests"
+MAX_DURATION_MINUTES = 300
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
+def _duration(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes") from None
+    if not 1 <= value <= MAX_DURATION_MINUTES:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_DURATION_MINUTES} minutes")
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    cli.add_connection_options(common, suppress=True)
+    formatting = {
+        "epilog": cli.EXIT_CODES_HELP,
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+
+    tests = subparsers.add_parser(
+        GUIDE_NAME,
+        aliases=["rds-connection-tests"],
+        parents=[common],
+        help="list, dispatch and monitor the RDS connection tests (the guide's command)",
+        description="List the tests, dispatch some and monitor them until they finish.",
+        **formatting,
+    )
+    tests.add_argument("--list", action="store_true", help="list the available tests and exit")
+    tests.add_argument(
+        "-t",
+        "--tests",
+        "--test",
+        dest="tests",
+        action="append",
+        metavar="TEST",
+        help="a test to run (repeatable): full name, number (6) or unique prefix",
+    )
+    tests.add_argument("--all", action="store_true", help="run all seven tests")
+    tests.add_argument(
+        "--monitor",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="poll the tasks until they finish (default) or just dispatch",
+    )
+    tests.add_argument(
+        "--poll-interval",
+        type=_positive_float,
+        metavar="SECONDS",
+        help=f"seconds between status checks (default {cli.DEFAULT_POLL_INTERVAL:.0f}, or the profile's)",
+    )
+    tests.add_argument(
+        "--duration",
+        type=_duration,
+        metavar="MINUTES",
+        help="how long each test holds its connection, in the server's minutes (default 50)",
+    )
+    tests.add_argument("--sequential", action="store_true", help="run the tests one after another")
+    tests.add_argument("--json", action="store_true", help="print JSON instead of text")
+    tests.set_defaults(handler=run_tests_command)
+
+    watch = subparsers.add_parser(
+        "watch",
+        parents=[common],
+        help="re-attach to a run and monitor it to the end",
+        description="Monitor the tasks of an earlier run (see `rds-tui runs`) until they finish.",
+        **formatting,
+    )
+    watch.add_argument(
+        "run",
+        metavar="RUN",
+        nargs="?",
+        default="last",
+        help='run id, unique prefix, or "last" (default)',
+    )
+    watch.add_argument("--poll-interval", type=_positive_float, metavar="SECONDS")
+    watch.add_argument("--json", action="store_true", help="print JSON instead of text")
+    watch.set_defaults(handler=watch_command)
+
+    cancel = subparsers.add_parser(
+        "cancel",
+        parents=[common],
+        help="cancel the unfinished tasks of a run",
+        description="Cancel a run's unfinished tasks (all of them, or those given with -t).",
+        **formatting,
+    )
+    cancel.add_argument("run", metavar="RUN", help='run id, unique prefix, or "last"')
+    cancel.add_argument(
+        "-t",
+        "--tests",
+        "--test",
+        dest="tests",
+        action="append",
+        metavar="TEST",
+        help="cancel only this test's task (repeatable)",
+    )
+    cancel.add_argument("--json", action="store_true", help="print JSON instead of text")
+    cancel.set_defaults(handler=cancel_command)
+
+
+# --- output helpers -------------------------------------------------------------------
+
+
+def out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def emit_json(document: dict[str, Any]) -> None:
+    print(json.dumps(document, indent=2, default=str), flush=True)
+
+
+def _api_failure(exc: Exception, as_json: bool, extra: dict[str, Any] | None = None) -> int:
+    err(f"rds-tui: error: {exc}")
+    if as_json:
+        emit_json({**(extra or {}), "error": str(exc), "error_type": type(exc).__name__})
+    return cli.EXIT_API
+
+
+# --- --list ---------------------------------------------------------------------------
+
+
+def list_tests(args: argparse.Namespace) -> int:
+    """The guide's list. Asks the server when one is configured (the GET is open, no
+    credentials needed); otherwise, or when it cannot, uses the built-in catalog."""
+    from rds_tui import catalog
+
+    connection = cli.resolve_connection(args)
+    entries: list[tuple[str, str]]
+    source, note, server = "builtin", None, None
+    if connection.api_root:
+        import asyncio
+
+        fetched = asyncio.run(_fetch_catalog(connection))
+        if isinstance(fetched, Exception):
+            note = (
+                f"could not get the list from {connection.api_root} ({fetched}); "
+                "showing the built-in catalog"
+            )
+        else:
+            source, server = "server", fetched
+    else:
+        note = "no server given (--api-root or PULP_API_ROOT): showing the built-in catalog"
+    if server is not None:
+        entries = [(t.name, t.description or "") for t in server.test_infos()]
+    else:
+        entries = [(t.name, t.description) for t in catalog.BUILTIN_CATALOG]
+
+    if args.json:
+        document: dict[str, Any] = {
+            "source": source,
+            "api_root": connection.api_root,
+            "available_tests": [name for name, _ in entries],
+            "descriptions": dict(entries),
+        }
+        if server is not None:
+            document["catalog"] = server.model_dump(mode="json")
+        if note:
+            document["note"] = note
+        emit_json(document)
+        return cli.EXIT_OK
+    out("=== Available RDS Connection Tests ===")
+    out()
+    for name, description in entries:
+        out(f"  {name}")
+        out(f"    {description}")
+        out()
+    if note:
+        err(f"Note: {note}.")
+    return cli.EXIT_OK
+
+
+async def _fetch_catalog(connection: cli.Connection) -> Any:
+    from rds_tui.api import ApiError
+
+    try:
+        async with connection.client(timeout=10.0) as client:
+            return await client.catalog()
+    except ApiError as exc:
+        return exc
+
+
+# --- dispatch -------------------------------------------------------------------------
+
+
+def resolve_tests(requested: list[str] | None, all_tests: bool, profile: Any = None) -> list[str]:
+    """The test names to dispatch, in order, without duplicates; UsageError otherwise."""
+    from rds_tui import catalog
+
+    if all_tests:
+        if requested:
+            raise UsageError("use either --all or -t/--tests, not both")
+        return list(catalog.TEST_NAMES)
+    if not requested and profile is not None and profile.default_tests:
+        requested = list(profile.default_tests)
+    if not requested:
+        raise UsageError(
+            "no tests chosen: give -t NAME (repeatable) or --all; --list shows the tests"
+        )
+    names: list[str] = []
+    for item in requested:
+        for text in item.split(","):
+            if not text.strip():
+                continue
+            name = catalog.resolve_name(text)
+            if name is None:
+                raise UsageError(
+                    f"unknown test {text.strip()!r}; the tests are: "
+                    + ", ".join(catalog.TEST_NAMES)
+                )
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def run_tests_command(args: argparse.Namespace) -> int:
+    if args.list:
+        return list_tests(args)
+    connection = cli.resolve_connection(args)
+    tests = resolve_tests(args.tests, args.all, connection.profile)
+    connection.require_api_root()
+    if args.read_only:
+        raise UsageError("--read-only: dispatching tests is disabled")
+    profile = connection.profile
+    duration = args.duration or (profile.default_duration if profile is not None else None)
+    interval = _poll_interval(args, profile)
+    return _run_async(
+        lambda session: _dispatch_and_monitor(session, args, connection, tests, duration, interval)
+    )
+
+
+def _poll_interval(args: argparse.Namespace, profile: Any) -> float:
+    if getattr(args, "poll_interval", None):
+        return args.poll_interval
+    if profile is not None and profile.poll_interval:
+        return profile.poll_interval
+    return cli.DEFAULT_POLL_INTERVAL
+
+
+def _run_async(make_coroutine: Any) -> int:
+    """Run `make_coroutine(session)`; Ctrl-C cancels it, says how to re-attach, exits 130."""
+    import asyncio
+
+    session = _Session()
+    try:
+        return asyncio.run(make_coroutine(session))
+    except KeyboardInterrupt:
+        session.report_interrupt()
+        return cli.EXIT_INTERRUPTED
+
+
+class _Session:
+    """What Ctrl-C needs to say: which run is being monitored, and its JSON so far."""
+
+    def __init__(self) -> None:
+        self.run: Any = None
+        self.as_json = False
+        self.json_document: dict[str, Any] | None = None
+
+    def report_interrupt(self) -> None:
+        if self.run is None:
+            err("\nInterrupted.")
+            return
+        if self.as_json and self.json_document is not None:
+            self.json_document["monitoring"] = "interrupted"
+            emit_json(self.json_document)
+        err("")
+        err("Monitoring stopped. The tasks keep running on the server.")
+        err(f"Re-attach with:  rds-tui watch {self.run.id}")
+        err(f"Cancel them with: rds-tui cancel {self.run.id}")
+
+
+async def _dispatch_and_monitor(
+    session: _Session,
+    args: argparse.Namespace,
+    connection: cli.Connection,
+    tests: list[str],
+    duration: int | None,
+    interval: float,
+) -> int:
+    import uuid
+
+    from rds_tui import catalog
+    from rds_tui.api import ApiError
+
+    api_root = connection.require_api_root()
+    as_json = args.json
+    if not as_json:
+        out(f"Dispatching {len(tests)} test(s) to {api_root}")
+        out("Tests to run:")
+        for name in tests:
+            builtin = catalog.get(name)
+            out(f"  - {name}: {builtin.description if builtin else ''}".rstrip(": "))
+        out()
+    correlation_id = uuid.uuid4().hex
+    options: dict[str, Any] = {
+        "run_sequentially": bool(args.sequential),
+        "duration_minutes": duration,
+        "poll_interval": interval,
+    }
+    try:
+        async with connection.client(correlation_id=correlation_id) as client:
+            response = await client.dispatch(
+                tests, run_sequentially=bool(args.sequential), duration_minutes=duration
+            )
+            run = _record_run(connection, tests, options, correlation_id, response, client)
+            session.run, session.as_json = run, as_json
+            if as_json:
+                session.json_document = _run_document(run, client, None)
+            else:
+                _print_dispatched(run, response, client)
+            if not args.monitor:
+                if as_json:
+                    document = _run_document(run, client, None)
+                    document["monitoring"] = "disabled"
+                    emit_json(document)
+                else:
+                    out(f"Monitoring disabled. Follow the tasks with: rds-tui watch {run.id}")
+                return cli.EXIT_OK
+            return await _monitor(session, client, run, interval)
+    except ApiError as exc:
+        extra = session.json_document if session.run is not None else {"tests": tests}
+        code = _api_failure(exc, as_json, extra)
+        if session.run is not None:
+            err(f"The tasks keep running; re-attach with: rds-tui watch {session.run.id}")
+        return code
+
+
+def _record_run(
+    connection: cli.Connection,
+    tests: list[str],
+    options: dict[str, Any],
+    correlation_id: str,
+    response: Any,
+    client: Any,
+) -> Any:
+    """Write the run to the history right away: nothing is lost if the terminal closes."""
+    from rds_tui.runs import Run, RunError, RunStore, RunTask
+
+    run = Run(
+        profile=connection.profile_name,
+        api_root=client.base_url,
+        api_prefix=client.api_prefix,
+        domain=client.domain,
+        tests=tests,
+        options=options,
+        correlation_id=correlation_id,
+        tasks=[
+            RunTask(**t.model_dump(include={"test_name", "task_id", "task_href"}))
+            for t in response.tasks
+        ],
+    )
+    try:
+        RunStore().create(run)
+    except (RunError, OSError) as exc:
+        err(
+            f"warning: could not save the run to the history ({exc}); `watch` will not "
+            "find it. Task ids are printed below."
+        )
+    return run
+
+
+def _print_dispatched(run: Any, response: Any, client: Any) -> None:
+    out(f"✓ Successfully dispatched {len(response.tasks)} test(s)")
+    out()
+    out("Dispatched Tasks:")
+    for task in response.tasks:
+        out(f"  - {task.test_name}")
+        out(f"    Task ID: {task.task_id}")
+        out(f"    Task URL: {client.absolute_url(task.task_href)}")
+    out()
+    out(f"Run ID: {run.id}  (rds-tui watch {run.id} re-attaches, rds-tui report {run.id})")
+    out()
+
+
+def _run_document(run: Any, client: Any, snapshots: Any) -> dict[str, Any]:
+    """The --json document of a run: where, what, and each task's latest state."""
+    by_href = {s.task_href: s for s in snapshots or ()}
+    tasks = []
+    for task in run.tasks:
+        snapshot = by_href.get(task.task_href)
+        stored = run.final.get(task.task_href, {})
+        data = snapshot.as_dict() if snapshot is not None and snapshot.task else stored
+        tasks.append(
+            {
+                "test_name": task.test_name,
+                "task_id": task.task_id,
+                "task_href": task.task_href,
+                "task_url": client.absolute_url(task.task_href) if client else task.task_href,
+                "state": data.get("state"),
+                "started_at": data.get("started_at"),
+                "finished_at": data.get("finished_at"),
+                "result": data.get("result"),
+                "error": data.get("error"),
+            }
+        )
+    return {
+        "run_id": run.id,
+        "api_root": run.api_root,
+        "correlation_id": run.correlation_id,
+        "tests": run.tests,
+        "options": run.options,
+        "tasks": tasks,
+    }
+
+
+# --- monitoring -------------------------------------------------------------------------
+
+
+class StatusPrinter:
+    """Turns monitor events into the guide's text output."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.results_shown: set[str] = set()
+
+    def header(self) -> None:
+        out("Starting task monitoring...")
+        out(f"Polling every {self.interval:g} seconds")
+        out("Press Ctrl+C to stop monitoring (tasks will continue running)")
+
+    def status_check(self, snapshots: list[Any], elapsed_seconds: float) -> None:
+        out()
+        out(f"--- Status Check (T+{int(elapsed_seconds // 60)} minutes) ---")
+        for snapshot in snapshots:
+            for line in self.task_lines(snapshot):
+                out(line)
+        running = sum(1 for s in snapshots if not s.is_final)
+        if running:
+            out(f"{running} task(s) still running...")
+
+    def task_lines(self, snapshot: Any) -> list[str]:
+        name, task = snapshot.test_name, snapshot.task
+        if not snapshot.is_final:
+            detail = _progress_text(snapshot)
+            return [f"  {name}: {snapshot.state}" + (f" ({detail})" if detail else "")]
+        lines = [f"  {name}: {snapshot.state.upper()}"]
+        if snapshot.task_href in self.results_shown:
+            return lines
+        self.results_shown.add(snapshot.task_href)
+        if snapshot.missing:
+            lines.append("    The server no longer has this task (purged, or another domain).")
+        elif task is not None and task.error_description:
+            lines.append(f"    Error: {task.error_description}")
+        if task is not None and task.result is not None:
+            lines.append(f"    Result: {_result_text(task.result)}")
+        return lines
+
+
+def _progress_text(snapshot: Any) -> str:
+    reports = [r for r in snapshot.progress if r.message]
+    parts = []
+    for report in reports[:2]:
+        if report.total:
+            parts.append(f"{report.message}: {report.done or 0}/{report.total}")
+        elif report.done is not None:
+            parts.append(f"{report.message}: {report.done}")
+        else:
+            parts.append(report.message)
+    if snapshot.connection_died:
+        parts.append("connection died")
+    return "; ".join(parts)
+
+
+def _result_text(result: Any) -> str:
+    """The result as the original printed it (a Python dict), minus the long timeline."""
+    if isinstance(result, dict) and isinstance(result.get("events"), list):
+        events = result["events"]
+        result = {k: v for k, v in result.items() if k != "events"}
+        result["events"] = f"<{len(events)} events: rds-tui report RUN>"
+    return str(result)
+
+
+async def _monitor(session: _Session, client: Any, run: Any, interval: float) -> int:
+    """Poll until every task is final; store finished results with the run."""
+    from rds_tui.api import ApiError
+    from rds_tui.monitor import Polled, PollFailed, PollRecovered, RunMonitor, TaskFinished
+    from rds_tui.runs import RunError, RunStore
+
+    store = RunStore()
+    monitor = RunMonitor(client, run, interval=interval)
+    printer = StatusPrinter(interval)
+    as_json = session.as_json
+    if not as_json:
+        printer.header()
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, TaskFinished):
+            if run.record_task(event.snapshot.as_dict()):
+                try:
+                    store.save(run)
+                except (RunError, OSError) as exc:
+                    err(f"warning: could not save results to the run history: {exc}")
+        elif isinstance(event, Polled):
+            if as_json:
+                session.json_document = _run_document(run, client, event.snapshots)
+            else:
+                printer.status_check(event.snapshots, event.elapsed_seconds)
+        elif isinstance(event, PollFailed):
+            since = event.seconds_since_success
+            when = (
+                f"last successful poll {since:.0f} s ago"
+                if since is not None
+                else "no successful poll yet"
+            )
+            err(
+                f"! Status check failed: {event.error} ({when}; retry {event.failures} "
+                f"in {event.retry_in:g} s)"
+            )
+        elif isinstance(event, PollRecovered):
+            err(
+                f"✓ Server reachable again after {event.outage_seconds:.0f} s "
+                f"({event.failures} failed check(s))"
+            )
+
+    try:
+        snapshots = await monitor.run(on_event)
+    except ApiError as exc:
+        code = _api_failure(exc, as_json, session.json_document)
+        err(f"Monitoring stopped. The tasks keep running; re-attach with: rds-tui watch {run.id}")
+        return code
+    return _finish(run, client, snapshots, as_json)
+
+
+def _finish(run: Any, client: Any, snapshots: list[Any], as_json: bool) -> int:
+    """The closing lines, summary and diagnosis; the exit code from the tasks' states."""
+    not_completed = [s for s in snapshots if not s.succeeded]
+    tasks = [s.as_dict() for s in snapshots]
+    summary, diagnosis = _report(tasks)
+    if as_json:
+        document = _run_document(run, client, snapshots)
+        document["monitoring"] = "finished"
+        document["all_completed"] = not not_completed
+        if diagnosis is not None:
+            document["diagnosis"] = _plain(diagnosis)
+        emit_json(document)
+    else:
+        out()
+        if not not_completed:
+            out("✓ All tasks completed!")
+        else:
+            listed = ", ".join(f"{s.test_name} {s.state}" for s in not_completed)
+            out(f"✗ All tasks finished, {len(not_completed)} did not complete: {listed}")
+        for line in summary:
+            out(line)
+        if diagnosis is not None:
+            out()
+            for line in diagnosis.lines():
+                out(line)
+        out()
+        out(f"Run {run.id}: rds-tui report {run.id} --format md exports the results.")
+    return cli.EXIT_OK if not not_completed else cli.EXIT_TASKS_FAILED
+
+
+def _report(tasks: list[dict[str, Any]]) -> tuple[list[str], Any]:
+    """The TEST SUMMARY lines and the diagnosis (rds_tui.report)."""
+    from rds_tui import report
+
+    return report.summary_lines(tasks), report.diagnose(tasks)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly copy of a dataclass / pydantic object."""
+    import dataclasses
+
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+# --- watch and cancel --------------------------------------------------------------------
+
+
+def _load_run(run_id: str) -> Any:
+    from rds_tui.runs import RunError, RunStore
+
+    try:
+        return RunStore().get(run_id)
+    except RunError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def watch_command(args: argparse.Namespace) -> int:
+    run = _load_run(args.run)
+    connection = cli.resolve_connection(args, run=run)
+    interval = _poll_interval(args, connection.profile)
+    return _run_async(lambda session: _watch(session, args, connection, run, interval))
+
+
+async def _watch(
+    session: _Session,
+    args: argparse.Namespace,
+    connection: cli.Connection,
+    run: Any,
+    interval: float,
+) -> int:
+    from rds_tui.api import ApiError
+
+    session.run, session.as_json = run, args.json
+    if not args.json:
+        out(f"Watching run {run.id}: {len(run.tasks)} test(s) on {run.api_root}")
+        for task in run.tasks:
+            out(f"  - {task.test_name} (task {task.task_id})")
+        out()
+    try:
+        async with connection.client(correlation_id=run.correlation_id) as client:
+            session.json_document = _run_document(run, client, None)
+            return await _monitor(session, client, run, interval)
+    except ApiError as exc:
+        return _api_failure(exc, args.json, session.json_document)
+
+
+def cancel_command(args: argparse.Namespace) -> int:
+    from rds_tui import catalog
+
+    if args.read_only:
+        raise UsageError("--read-only: canceling tasks is disabled")
+    run = _load_run(args.run)
+    selected = list(run.tasks)
+    if args.tests:
+        wanted = []
+        for text in args.tests:
+            name = catalog.resolve_name(text) or text
+            if name not in {t.test_name for t in run.tasks}:
+                raise UsageError(
+                    f"run {run.id} has no test {text!r}; its tests are: "
+                    + ", ".join(t.test_name for t in run.tasks)
+                )
+            wanted.append(name)
+        selected = [t for t in run.tasks if t.test_name in wanted]
+    connection = cli.resolve_connection(args, run=run)
+    return _run_async(lambda session: _cancel(args, connection, run, selected))
+
+
+async def _cancel(
+    args: argparse.Namespace, connection: cli.Connection, run: Any, selected: list[Any]
+) -> int:
+    from rds_tui.api import ApiError, Conflict
+
+    outcomes = []
+    try:
+        async with connection.client(correlation_id=run.correlation_id) as client:
+            for task in selected:
+                stored = run.final.get(task.task_href)
+                if stored is not None:
+                    outcome = {
+                        "state": stored.get("state"),
+                        "canceled": False,
+                        "note": "already finished",
+                    }
+                else:
+                    try:
+                        result = await client.cancel(task.task_href)
+                        outcome = {"state": result.state, "canceled": True}
+                    except Conflict:
+                        current = await client.task(task.task_href)
+                        outcome = {
+                            "state": current.state,
+                            "canceled": False,
+                            "note": "already finished",
+                        }
+                outcomes.append({"test_name": task.test_name, "task_id": task.task_id, **outcome})
+                if not args.json:
+                    if outcome["canceled"]:
+                        out(
+                            f"  {task.test_name}: {outcome['state']} (cancel requested, task {task.task_id})"
+                        )
+                    else:
+                        out(f"  {task.test_name}: already finished ({outcome['state']})")
+    except ApiError as exc:
+        return _api_failure(exc, args.json, {"run_id": run.id, "tasks": outcomes})
+    if args.json:
+        emit_json({"run_id": run.id, "tasks": outcomes})
+    else:
+        count = sum(1 for o in outcomes if o["canceled"])
+        out(f"Cancel requested for {count} task(s) of run {run.id}.")
+    return cli.EXIT_OK

@@ -1,0 +1,366 @@
+"""PulpClient against httpx.MockTransport: URLs, headers, and every error a user can hit,
+each with a message that says what to do. Passwords never show up in any of them."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import httpx
+import pytest
+
+from rds_tui import __version__
+from rds_tui.api import (
+    ApiError,
+    AuthenticationFailed,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    PluginNotInstalled,
+    PulpClient,
+    ServerError,
+    ServerUnreachable,
+    TestsDisabled,
+    TlsError,
+    TooManyRequests,
+    UnexpectedResponse,
+)
+
+from .fakepulp import GUIDE_CATALOG, ORIGINAL_RESULT
+
+SECRET = "s3cr3t-Pa55"
+GUIDE_DISPATCH = {
+    "message": "Dispatched 2 test(s)",
+    "tasks": [
+        {
+            "test_name": "test_1_idle_connection",
+            "task_id": "a1b2c3d4-5678-90ab-cdef-1234567890ab",
+            "task_href": "/pulp/api/v3/tasks/a1b2c3d4-5678-90ab-cdef-1234567890ab/",
+        },
+        {
+            "test_name": "test_2_active_heartbeat",
+            "task_id": "e5f6g7h8-9012-34ij-klmn-5678901234op",
+            "task_href": "/pulp/api/v3/tasks/e5f6g7h8-9012-34ij-klmn-5678901234op/",
+        },
+    ],
+    "run_sequentially": False,
+    "note": "Each test runs for approximately 50 minutes. Monitor task status via task_href.",
+}
+
+
+def client_for(handler, **kwargs) -> PulpClient:
+    kwargs.setdefault("auth", ("admin", SECRET))
+    return PulpClient("https://pulp.example.com", transport=httpx.MockTransport(handler), **kwargs)
+
+
+async def error_of(handler, call="catalog", **kwargs) -> ApiError:
+    async with client_for(handler, **kwargs) as client:
+        with pytest.raises(ApiError) as info:
+            if call == "catalog":
+                await client.catalog()
+            elif call == "dispatch":
+                await client.dispatch(["test_1_idle_connection"])
+            elif call == "tasks":
+                await client.tasks(["/pulp/api/v3/tasks/a1/"])
+    error = info.value
+    assert SECRET not in str(error) and SECRET not in repr(error)
+    return error
+
+
+async def test_guide_json_round_trip_and_headers():
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.method == "GET":
+            return httpx.Response(200, json=GUIDE_CATALOG)
+        return httpx.Response(202, json=GUIDE_DISPATCH)
+
+    async with client_for(handler, correlation_id="0f" * 16) as client:
+        catalog = await client.catalog()
+        response = await client.dispatch(
+            ["test_1_idle_connection", "test_2_active_heartbeat"], run_sequentially=False
+        )
+    assert catalog.available_tests == GUIDE_CATALOG["available_tests"]
+    infos = {t.name: t for t in catalog.test_infos()}
+    # Test 3 has no description in the guide's GET: the built-in catalog fills it in.
+    assert infos["test_3_long_transaction"].description == (
+        "Long transaction test (50 min) - idle transaction"
+    )
+    assert [t.task_id for t in response.tasks] == [t["task_id"] for t in GUIDE_DISPATCH["tasks"]]
+    get, post = seen
+    assert get.url.path == post.url.path == "/api/pulp/rds-connection-tests/"
+    # The original endpoint receives exactly the guide's body: no fields it does not know.
+    assert json.loads(post.content) == {
+        "tests": ["test_1_idle_connection", "test_2_active_heartbeat"],
+        "run_sequentially": False,
+    }
+    for request in seen:
+        assert request.headers["User-Agent"] == f"rds-tui/{__version__}"
+        assert request.headers["Correlation-ID"] == "0f" * 16
+        assert request.headers["Authorization"].startswith("Basic ")
+
+
+async def test_dispatch_sends_duration_when_given():
+    bodies = []
+
+    def handler(request):
+        bodies.append(json.loads(request.content))
+        return httpx.Response(202, json=GUIDE_DISPATCH)
+
+    async with client_for(handler) as client:
+        await client.dispatch(["test_1_idle_connection"], duration_minutes=3, run_sequentially=True)
+    assert bodies == [
+        {"tests": ["test_1_idle_connection"], "run_sequentially": True, "duration_minutes": 3}
+    ]
+
+
+async def test_tasks_one_request_with_ids_and_fields_and_domain_hrefs():
+    requests = []
+    ids = [f"0190a1b2-0000-7000-8000-{n:012d}" for n in range(50)]
+
+    def handler(request):
+        requests.append(request)
+        asked = request.url.params["pulp_id__in"].split(",")
+        return httpx.Response(
+            200,
+            json={
+                "count": len(asked),
+                "results": [
+                    {"pulp_href": f"/pulp/acme/api/v3/tasks/{i}/", "state": "running"}
+                    for i in asked
+                ],
+            },
+        )
+
+    async with client_for(handler, domain="acme") as client:
+        tasks = await client.tasks([f"/pulp/acme/api/v3/tasks/{i}/" for i in ids])
+    assert len(requests) == 1
+    assert requests[0].url.path == "/pulp/acme/api/v3/tasks/"
+    assert requests[0].url.params["pulp_id__in"].split(",") == ids
+    assert "result" in requests[0].url.params["fields"].split(",")
+    assert requests[0].url.params["limit"] == "50"
+    assert [t.task_id for t in tasks] == ids
+
+
+async def test_tasks_chunked_above_100_ids():
+    requests = []
+
+    def handler(request):
+        requests.append(request)
+        asked = request.url.params["pulp_id__in"].split(",")
+        return httpx.Response(
+            200,
+            json={
+                "count": len(asked),
+                "results": [
+                    {"pulp_href": f"/pulp/api/v3/tasks/{i}/", "state": "waiting"} for i in asked
+                ],
+            },
+        )
+
+    hrefs = [f"/pulp/api/v3/tasks/{n:08d}-0000-7000-8000-000000000000/" for n in range(250)]
+    async with client_for(handler) as client:
+        tasks = await client.tasks(hrefs)
+    assert [len(r.url.params["pulp_id__in"].split(",")) for r in requests] == [100, 100, 50]
+    assert len(tasks) == 250
+    # gunicorn's default limit for the request line ("GET <path?query> HTTP/1.1").
+    assert all(len(r.url.raw_path) + len("GET  HTTP/1.1") < 4094 for r in requests)
+
+
+async def test_clock_skew_from_date_header():
+    import time
+    from email.utils import formatdate
+
+    def handler(request):
+        return httpx.Response(
+            200, json=GUIDE_CATALOG, headers={"Date": formatdate(time.time() + 120, usegmt=True)}
+        )
+
+    async with client_for(handler) as client:
+        await client.catalog()
+        assert 118 <= client.clock_skew_seconds <= 122
+
+
+async def test_401_names_the_user():
+    error = await error_of(
+        lambda r: httpx.Response(401, json={"detail": "Invalid username/password."}),
+        call="dispatch",
+    )
+    assert isinstance(error, AuthenticationFailed)
+    assert "'admin'" in str(error) and "401" in str(error)
+
+
+async def test_401_without_credentials_says_how_to_give_them():
+    error = await error_of(
+        lambda r: httpx.Response(401, json={"detail": "no"}), call="dispatch", auth=None
+    )
+    assert isinstance(error, AuthenticationFailed)
+    assert "--user" in str(error) and "PULP_PASSWORD" in str(error)
+
+
+async def test_403_disabled_shows_server_error_and_hint():
+    body = {
+        "error": "RDS connection tests are not enabled.",
+        "hint": "Set RDS_CONNECTION_TESTS_ENABLED = True in the Pulp settings.",
+    }
+    error = await error_of(lambda r: httpx.Response(403, json=body), call="dispatch")
+    assert isinstance(error, TestsDisabled)
+    assert "RDS connection tests are not enabled." in str(error)
+    assert "RDS_CONNECTION_TESTS_ENABLED" in str(error)
+
+
+async def test_403_not_staff_shows_server_hint():
+    body = {
+        "detail": "You do not have permission to perform this action.",
+        "hint": "Running RDS connection tests needs a staff user.",
+    }
+    error = await error_of(lambda r: httpx.Response(403, json=body), call="dispatch")
+    assert type(error) is PermissionDenied
+    assert "staff user" in str(error) and "'admin'" in str(error)
+
+
+async def test_404_on_tests_endpoint_means_plugin_missing():
+    error = await error_of(
+        lambda r: httpx.Response(
+            404, text="<h1>Not Found</h1>", headers={"content-type": "text/html"}
+        )
+    )
+    assert isinstance(error, PluginNotInstalled)
+    assert "plugin is not installed" in str(error)
+
+
+async def test_404_on_tasks_points_at_the_api_root():
+    error = await error_of(
+        lambda r: httpx.Response(404, json={"detail": "Not found."}), call="tasks"
+    )
+    assert type(error) is NotFound
+    assert "api_prefix" in str(error)
+
+
+async def test_400_carries_the_servers_explanation():
+    body = {"error": "Unknown test(s): test_9", "available_tests": GUIDE_CATALOG["available_tests"]}
+    error = await error_of(lambda r: httpx.Response(400, json=body), call="dispatch")
+    assert isinstance(error, BadRequest) and "Unknown test(s): test_9" in str(error)
+
+
+async def test_429_says_limit_reached():
+    body = {"error": "7 RDS connection tests are active; the limit is 7."}
+    error = await error_of(lambda r: httpx.Response(429, json=body), call="dispatch")
+    assert isinstance(error, TooManyRequests)
+    assert "the limit is 7" in str(error) and "429" in str(error)
+
+
+async def test_5xx_is_transient():
+    error = await error_of(lambda r: httpx.Response(502, text="Bad Gateway"))
+    assert isinstance(error, ServerError) and error.transient
+    assert "502" in str(error)
+
+
+async def test_html_page_is_not_pulp():
+    error = await error_of(
+        lambda r: httpx.Response(
+            200, text="<html>Login</html>", headers={"content-type": "text/html"}
+        )
+    )
+    assert isinstance(error, UnexpectedResponse)
+    assert "did not answer like Pulp" in str(error) and "--api-root" in str(error)
+
+
+async def test_json_of_another_shape_is_not_pulp():
+    error = await error_of(lambda r: httpx.Response(200, json={"hello": "world"}))
+    assert isinstance(error, UnexpectedResponse)
+
+
+async def test_redirect_says_where_to():
+    error = await error_of(
+        lambda r: httpx.Response(
+            301, headers={"location": "https://other.example.com/api/pulp/rds-connection-tests/"}
+        )
+    )
+    assert isinstance(error, UnexpectedResponse)
+    assert "https://other.example.com" in str(error)
+
+
+async def test_409_on_cancel():
+    def handler(request):
+        return httpx.Response(409, json={"detail": "Task is in a final state: completed"})
+
+    async with client_for(handler) as client:
+        with pytest.raises(Conflict, match="final state"):
+            await client.cancel("/pulp/api/v3/tasks/a1/")
+
+
+async def test_unreachable_host_is_transient_and_clear():
+    # A real transport to a port nobody listens on.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with PulpClient(f"http://127.0.0.1:{port}", auth=("admin", SECRET)) as client:
+        with pytest.raises(ServerUnreachable) as info:
+            await client.catalog()
+    assert info.value.transient
+    assert f"127.0.0.1:{port}" in str(info.value) and "--api-root" in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+async def test_tls_failure_is_reported_as_such():
+    def handler(request):
+        raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+
+    error = await error_of(handler)
+    assert isinstance(error, TlsError)
+    assert "--verify-ssl" in str(error)
+
+
+async def test_bad_client_certificate_path():
+    with pytest.raises(TlsError, match="client certificate"):
+        PulpClient("https://pulp.example.com", cert="/nonexistent/cert.pem")
+
+
+def test_repr_has_no_password():
+    client = PulpClient("https://pulp.example.com/", auth=("admin", SECRET))
+    assert SECRET not in repr(client) and SECRET not in str(vars(client))
+    assert repr(client) == "<PulpClient https://pulp.example.com/pulp/ user='admin'>"
+
+
+def test_original_result_reads_into_probe_result():
+    from rds_tui.models import ProbeResult, Task
+
+    task = Task.model_validate(
+        {
+            "pulp_href": "/pulp/api/v3/tasks/a1/",
+            "state": "completed",
+            "result": ORIGINAL_RESULT,
+            "unknown_field": 1,
+        }
+    )
+    result = task.probe_result()
+    assert isinstance(result, ProbeResult)
+    assert result.died is True and result.status == "FAILED"
+    assert task.model_extra == {"unknown_field": 1}
+
+
+def test_probe_result_keeps_a_field_of_unexpected_type():
+    from rds_tui.models import ProbeResult
+
+    result = ProbeResult.lenient({"connection_alive": True, "backend_pid": "not-a-pid"})
+    assert result.connection_alive is True and result.backend_pid is None
+    assert result.model_extra["raw_backend_pid"] == "not-a-pid"
+
+
+def test_unknown_task_state_is_not_final():
+    from rds_tui.models import Task, TaskState
+
+    assert not Task(pulp_href="/x/1/", state="paused").is_final
+    assert Task(pulp_href="/x/1/", state="skipped").is_final
+    assert {s.value for s in TaskState} == {
+        "waiting",
+        "skipped",
+        "running",
+        "canceling",
+        "completed",
+        "failed",
+        "canceled",
+    }

@@ -1,0 +1,521 @@
+"""The headless command line against a fake server speaking the ORIGINAL endpoint's JSON
+(the guide's exact responses), over real HTTP: output, exit codes, run history,
+credentials from flags and environment, and a server that goes away and comes back."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rds_tui import cli
+from rds_tui.runs import RunStore
+
+from .fakepulp import FakePulp
+from .tcpproxy import TcpProxy
+
+GUIDE_LIST = """\
+=== Available RDS Connection Tests ===
+
+  test_1_idle_connection
+    Idle connection test (50 min) - baseline timeout test
+
+  test_2_active_heartbeat
+    Active heartbeat test (50 min) - periodic queries
+
+  test_3_long_transaction
+    Long transaction test (50 min) - idle transaction
+
+  test_4_transaction_with_work
+    Transaction with work test (50 min) - active transaction
+
+  test_5_session_variable
+    Session variable test (50 min) - connection pinning via SET
+
+  test_6_listen_notify
+    LISTEN/NOTIFY test (50 min) - CRITICAL: real worker behavior
+
+  test_7_listen_with_activity
+    LISTEN with activity test (50 min) - periodic notifications
+
+"""
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def pulp():
+    with FakePulp(polls_to_finish=2) as server:
+        yield server
+
+
+def test_list_offline_without_credentials(capsys):
+    code, out, err = run_cli(capsys, "rds_connection_tests", "--list")
+    assert code == cli.EXIT_OK
+    assert out == GUIDE_LIST
+    assert "built-in catalog" in err
+
+
+def test_list_from_server_without_credentials(capsys, pulp):
+    code, out, err = run_cli(capsys, "--api-root", pulp.url, "rds_connection_tests", "--list")
+    assert code == cli.EXIT_OK
+    assert out == GUIDE_LIST  # the guide's GET lacks 3-7's descriptions: built-in fills in
+    assert err == ""
+    assert "Authorization" not in pulp.headers_seen[0]
+
+
+def test_list_falls_back_when_server_unreachable(capsys, pulp):
+    url = pulp.url
+    pulp.stop()
+    code, out, err = run_cli(capsys, "rds-connection-tests", "--api-root", url, "--list")
+    assert code == cli.EXIT_OK and out == GUIDE_LIST
+    assert f"could not get the list from {url}" in err and "built-in catalog" in err
+
+
+def test_list_json(capsys, pulp):
+    code, out, _ = run_cli(
+        capsys, "--api-root", pulp.url, "rds_connection_tests", "--list", "--json"
+    )
+    document = json.loads(out)
+    assert code == 0 and document["source"] == "server"
+    assert document["available_tests"][5] == "test_6_listen_notify"
+
+
+def test_dispatch_and_monitor_with_the_guides_output(capsys, pulp):
+    code, out, err = run_cli(
+        capsys,
+        "--api-root",
+        pulp.url,
+        "--user",
+        "admin",
+        "--password",
+        "password",
+        "rds_connection_tests",
+        "-t",
+        "test_1_idle_connection",
+        "--poll-interval",
+        "0.05",
+    )
+    assert code == cli.EXIT_OK, err
+    assert "visible to other users in the process list" in err
+    task_id = next(iter(pulp.tasks))
+    expected_start = f"""\
+Dispatching 1 test(s) to {pulp.url}
+Tests to run:
+  - test_1_idle_connection: Idle connection test (50 min) - baseline timeout test
+
+✓ Successfully dispatched 1 test(s)
+
+Dispatched Tasks:
+  - test_1_idle_connection
+    Task ID: {task_id}
+    Task URL: {pulp.url}/pulp/api/v3/tasks/{task_id}/
+"""
+    assert out.startswith(expected_start)
+    assert (
+        """Starting task monitoring...
+Polling every 0.05 seconds
+Press Ctrl+C to stop monitoring (tasks will continue running)
+
+--- Status Check (T+0 minutes) ---
+  test_1_idle_connection: running
+1 task(s) still running...
+
+--- Status Check (T+0 minutes) ---
+  test_1_idle_connection: COMPLETED
+    Result: {'test': 'Test 1 - Django Idle Connection', 'started_at': """
+        in out
+    )
+    assert "'connection_alive': False" in out
+    assert "\n✓ All tasks completed!\n" in out
+    assert "TEST SUMMARY" in out and "DIAGNOSIS" in out
+    # Run history: written with its task, and the final result stored.
+    run = RunStore().get("last")
+    assert run.api_root == pulp.url and run.tests == ["test_1_idle_connection"]
+    assert run.finished and run.final[run.tasks[0].task_href]["result"]["status"] == "FAILED"
+    assert pulp.tasks[task_id]["cid"] == run.correlation_id
+    assert "password" not in Path(os.environ["RDS_TUI_DATA_DIR"]).joinpath(
+        "runs", f"{run.id}.json"
+    ).read_text().replace('"password"', "")
+
+
+def test_several_tests_from_environment_variables(capsys, pulp, monkeypatch):
+    monkeypatch.setenv("PULP_API_ROOT", pulp.url)
+    monkeypatch.setenv("PULP_USER", "admin")
+    monkeypatch.setenv("PULP_PASSWORD", "password")
+    code, out, err = run_cli(
+        capsys,
+        "rds_connection_tests",
+        "-t",
+        "test_1_idle_connection",
+        "-t",
+        "test_2_active_heartbeat",
+        "-t",
+        "6",
+        "--poll-interval",
+        "0.05",
+    )
+    assert code == cli.EXIT_OK, err
+    assert "process list" not in err
+    assert out.startswith(f"Dispatching 3 test(s) to {pulp.url}\n")
+    assert "  - test_6_listen_notify: LISTEN/NOTIFY test (50 min) - CRITICAL" in out
+    assert "3 task(s) still running..." in out
+    assert out.count(": COMPLETED") >= 3
+    # ONE request per status check for all three tasks.
+    polls = pulp.task_polls()
+    assert all(len(q["pulp_id__in"].split(",")) == 3 for _, _, q in polls[:1])
+    assert len(polls) == out.count("--- Status Check")
+
+
+def test_all_dispatches_the_seven(capsys, pulp):
+    code, out, _ = run_cli(
+        capsys,
+        "--api-root",
+        pulp.url,
+        "--user",
+        "admin",
+        "--password",
+        "password",
+        "rds_connection_tests",
+        "--all",
+        "--no-monitor",
+    )
+    assert code == 0 and out.startswith(f"Dispatching 7 test(s) to {pulp.url}")
+    assert [t["name"] for t in pulp.tasks.values()] == [
+        "test_1_idle_connection",
+        "test_2_active_heartbeat",
+        "test_3_long_transaction",
+        "test_4_transaction_with_work",
+        "test_5_session_variable",
+        "test_6_listen_notify",
+        "test_7_listen_with_activity",
+    ]
+
+
+def test_no_monitor_then_watch(capsys, pulp, monkeypatch):
+    monkeypatch.setenv("PULP_USER", "admin")
+    monkeypatch.setenv("PULP_PASSWORD", "password")
+    code, out, _ = run_cli(
+        capsys,
+        "--api-root",
+        pulp.url,
+        "rds_connection_tests",
+        "-t",
+        "test_6_listen_notify",
+        "--no-monitor",
+    )
+    assert code == 0
+    assert "Starting task monitoring" not in out and not pulp.task_polls()
+    run_id = re.search(r"rds-tui watch (\S+)", out).group(1)
+    assert not RunStore().get(run_id).finished
+
+    code, out, err = run_cli(capsys, "watch", run_id[:12], "--poll-interval", "0.05")
+    assert code == cli.EXIT_OK, err
+    assert out.startswith(f"Watching run {run_id}: 1 test(s) on {pulp.url}")
+    assert "✓ All tasks completed!" in out
+    assert RunStore().get(run_id).finished
+
+
+def test_json_output(capsys, pulp):
+    code, out, _ = run_cli(
+        capsys,
+        "--api-root",
+        pulp.url,
+        "--user",
+        "admin",
+        "--password",
+        "password",
+        "rds_connection_tests",
+        "-t",
+        "1",
+        "--json",
+        "--poll-interval",
+        "0.05",
+    )
+    document = json.loads(out)
+    assert code == 0
+    assert document["monitoring"] == "finished" and document["all_completed"] is True
+    assert document["tasks"][0]["state"] == "completed"
+    assert document["tasks"][0]["result"]["test"] == "Test 1 - Django Idle Connection"
+    assert "findings" in document["diagnosis"]
+
+
+def test_failed_task_exit_code(capsys):
+    with FakePulp(final_state="failed") as pulp:
+        code, out, _ = run_cli(
+            capsys,
+            "--api-root",
+            pulp.url,
+            "--user",
+            "admin",
+            "--password",
+            "password",
+            "rds_connection_tests",
+            "-t",
+            "1",
+            "--poll-interval",
+            "0.05",
+        )
+    assert code == cli.EXIT_TASKS_FAILED
+    assert "test_1_idle_connection: FAILED\n    Error: boom" in out
+    assert "did not complete: test_1_idle_connection failed" in out
+
+
+def test_cancel(capsys, pulp):
+    pulp.polls_to_finish = 10**6
+    run_cli(
+        capsys,
+        "--api-root",
+        pulp.url,
+        "--user",
+        "admin",
+        "--password",
+        "password",
+        "rds_connection_tests",
+        "-t",
+        "1",
+        "-t",
+        "2",
+        "--no-monitor",
+    )
+    code, out, _ = run_cli(
+        capsys,
+        "--user",
+        "admin",
+        "--password",
+        "password",
+        "cancel",
+        "last",
+        "-t",
+        "test_2_active_heartbeat",
+    )
+    assert code == 0
+    canceled = [t["name"] for t in pulp.tasks.values() if t.get("canceled")]
+    assert canceled == ["test_2_active_heartbeat"]
+    assert "test_2_active_heartbeat: canceling" in out
+    code, out, _ = run_cli(capsys, "--user", "admin", "--password", "password", "cancel", "last")
+    assert code == 0
+    assert "test_2_active_heartbeat: already finished (canceled)" in out
+    assert "test_1_idle_connection: canceling" in out
+
+
+def test_read_only_refuses_dispatch(capsys, pulp):
+    code, _, err = run_cli(
+        capsys, "--read-only", "--api-root", pulp.url, "rds_connection_tests", "-t", "1"
+    )
+    assert code == cli.EXIT_USAGE and "read-only" in err and not pulp.tasks
+
+
+def test_wrong_password(capsys, pulp):
+    code, out, err = run_cli(
+        capsys,
+        "--api-root",
+        pulp.url,
+        "--user",
+        "admin",
+        "--password",
+        "wrong-secret",
+        "rds_connection_tests",
+        "-t",
+        "1",
+    )
+    assert code == cli.EXIT_API
+    assert "Authentication failed for user 'admin'" in err
+    assert "wrong-secret" not in out + err
+    assert RunStore().list() == []
+
+
+def test_tests_disabled(capsys):
+    with FakePulp(enabled=False) as pulp:
+        code, _, err = run_cli(
+            capsys,
+            "--api-root",
+            pulp.url,
+            "--user",
+            "admin",
+            "--password",
+            "password",
+            "rds_connection_tests",
+            "-t",
+            "1",
+        )
+    assert code == cli.EXIT_API and "RDS connection tests are not enabled." in err
+
+
+def test_plugin_missing(capsys):
+    with FakePulp(plugin_installed=False) as pulp:
+        code, _, err = run_cli(
+            capsys,
+            "--api-root",
+            pulp.url,
+            "--user",
+            "admin",
+            "--password",
+            "password",
+            "rds_connection_tests",
+            "-t",
+            "1",
+        )
+    assert code == cli.EXIT_API and "plugin is not installed" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["rds_connection_tests", "-t", "1"], "no server given"),
+        (["--api-root", "http://x", "rds_connection_tests"], "no tests chosen"),
+        (
+            ["--api-root", "http://x", "rds_connection_tests", "-t", "test_9"],
+            "unknown test 'test_9'",
+        ),
+        (["--api-root", "http://x", "rds_connection_tests", "-t", "1", "--all"], "either --all"),
+        (
+            ["--api-root", "http://x", "--password", "p", "rds_connection_tests", "-t", "1"],
+            "no user",
+        ),
+        (
+            ["--api-root", "http://x", "--key", "k.pem", "rds_connection_tests", "-t", "1"],
+            "--key needs --cert",
+        ),
+        (["--profile", "nope", "rds_connection_tests", "-t", "1"], "nope"),
+        (["watch", "20990101"], "no run"),
+    ],
+)
+def test_usage_errors(capsys, argv, message):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == cli.EXIT_USAGE
+    assert message in err and "Traceback" not in err
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["rds_connection_tests", "--duration", "0"])
+    assert info.value.code == cli.EXIT_USAGE
+
+
+def test_global_options_after_the_subcommand(capsys, pulp):
+    code, _out, _ = run_cli(
+        capsys,
+        "rds_connection_tests",
+        "--api-root",
+        pulp.url,
+        "--user",
+        "admin",
+        "--password",
+        "password",
+        "-t",
+        "1",
+        "--no-monitor",
+    )
+    assert code == 0 and len(pulp.tasks) == 1
+
+
+def test_profile_supplies_server_and_credentials(capsys, pulp, monkeypatch):
+    from rds_tui.profiles import Profile, ProfileStore
+
+    monkeypatch.setenv("PROD_PW", "password")
+    ProfileStore().upsert(
+        Profile(
+            name="prod",
+            api_root=pulp.url,
+            username="admin",
+            password_env="PROD_PW",
+            poll_interval=0.05,
+        )
+    )
+    code, out, err = run_cli(capsys, "--profile", "prod", "rds_connection_tests", "-t", "1")
+    assert code == 0, err
+    assert "Polling every 0.05 seconds" in out
+    assert RunStore().get("last").profile == "prod"
+
+
+def test_server_goes_away_mid_monitor_and_comes_back(capsys, pulp):
+    pulp.polls_to_finish = 6
+    proxy = TcpProxy("127.0.0.1", pulp.port).start()
+    outage = {}
+
+    def interrupt_server():
+        while len(pulp.task_polls()) < 2:
+            time.sleep(0.01)
+        proxy.stop()
+        outage["start"] = time.monotonic()
+        time.sleep(1.0)
+        proxy.start()  # same port
+        outage["end"] = time.monotonic()
+
+    thread = threading.Thread(target=interrupt_server)
+    thread.start()
+    try:
+        code, out, err = run_cli(
+            capsys,
+            "--api-root",
+            proxy.url,
+            "--user",
+            "admin",
+            "--password",
+            "password",
+            "rds_connection_tests",
+            "-t",
+            "1",
+            "--poll-interval",
+            "0.1",
+        )
+    finally:
+        thread.join()
+        proxy.stop()
+    assert code == cli.EXIT_OK, err
+    assert "! Status check failed: Cannot reach" in err
+    assert re.search(r"last successful poll \d+ s ago", err)
+    assert "✓ Server reachable again after" in err
+    assert "✓ All tasks completed!" in out
+
+
+def test_ctrl_c_stops_monitoring_and_says_how_to_reattach(tmp_path):
+    with FakePulp(polls_to_finish=10**6) as pulp:
+        env = {
+            **os.environ,
+            "PULP_USER": "admin",
+            "PULP_PASSWORD": "password",
+            "PYTHONUNBUFFERED": "1",
+        }
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rds_tui",
+                "--api-root",
+                pulp.url,
+                "rds_connection_tests",
+                "-t",
+                "1",
+                "--poll-interval",
+                "0.1",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 20
+        while len(pulp.task_polls()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=20)
+    assert process.returncode == cli.EXIT_INTERRUPTED, err
+    assert "Monitoring stopped. The tasks keep running on the server." in err
+    run = RunStore().get("last")
+    assert f"rds-tui watch {run.id}" in err
+    assert "Traceback" not in err
+    assert not run.finished

@@ -176,18 +176,26 @@ def _passed(observation: Observation) -> bool:
     return observation.died is False
 
 
-def _duration_minutes(observation: Observation) -> str:
+def _duration_text(observation: Observation) -> str:
+    """The original's "N min"; short lab runs (time unit 1 s) read better in seconds."""
     result = observation.result
-    if result is not None and result.duration_minutes is not None:
-        return f"{result.duration_minutes:g}"
-    if result is not None and result.started_at and result.finished_at:
+    if result is None:
+        return "0 min"
+    seconds = getattr(result, "actual_duration_seconds", None)
+    if seconds is None and result.started_at and result.finished_at:
         try:
             start = datetime.fromisoformat(result.started_at)
             end = datetime.fromisoformat(result.finished_at)
+            seconds = (end - start).total_seconds()
         except ValueError:
-            return "?"
-        return f"{(end - start).total_seconds() / 60:.1f}"
-    return "0"
+            seconds = None
+    if isinstance(seconds, int | float) and seconds < 120:
+        return f"{seconds:.1f} s"
+    if result.duration_minutes is not None and getattr(result, "time_unit_seconds", 60) == 60:
+        return f"{result.duration_minutes:g} min"
+    if isinstance(seconds, int | float):
+        return f"{seconds / 60:.1f} min"
+    return "? min"
 
 
 def _detail_lines(observation: Observation) -> list[str]:
@@ -257,7 +265,7 @@ def summary_lines(tasks: list[dict[str, Any]]) -> list[str]:
                 pid = result.backend_pid if result.backend_pid is not None else "N/A"
             lines.append(f"  • {observation.test_name}")
             lines.append(
-                f"    Duration: {_duration_minutes(observation)} min | Backend PID: {pid} | "
+                f"    Duration: {_duration_text(observation)} | Backend PID: {pid} | "
                 f"Connection: {'ALIVE' if alive else 'DEAD'}"
             )
             lines += [f"    {line}" for line in _detail_lines(observation)]
@@ -374,12 +382,15 @@ class _Diagnoser:
         self.longest_survival = max((o.survived_seconds for o in survivors), default=None)
         if deaths:
             values = [o.idle_seconds for o in deaths]
-            cutoff = statistics.median(values)
-            self.diagnosis.estimated_idle_cutoff_seconds = cutoff
             self.approximate = not all(o.precise for o in deaths)
+            # Without precise timing each value only bounds the death from above: the
+            # tightest bound is the smallest.
+            cutoff = min(values) if self.approximate else statistics.median(values)
+            self.diagnosis.estimated_idle_cutoff_seconds = cutoff
             spread = f", spread {max(values) - min(values):.2f} s" if len(values) > 1 else ""
             how = (
-                " Estimated from the original endpoint's whole minutes (an upper bound)."
+                " These results (the original endpoint's) only say the connection was dead "
+                "when the test ended, so this is an upper bound, not the cutoff itself."
                 if self.approximate
                 else ""
             )
@@ -392,9 +403,15 @@ class _Diagnoser:
                     compare = f" The server expected {format_seconds(expected)}."
             messages = {o.result.server_message for o in deaths if o.result.server_message}
             said = f" Server message: {'; '.join(sorted(messages))}." if messages else ""
+            bound = "within " if self.approximate else "after ~"
+            measured = (
+                "Found dead when the test ended"
+                if self.approximate
+                else "Silence before the disconnect"
+            )
             self.add(
-                f"Idle connections are cut after ~{format_seconds(cutoff)} of client silence",
-                f"Silence before the disconnect ({_joined(deaths, lambda o: o.idle_seconds)}"
+                f"Idle connections are cut {bound}{format_seconds(cutoff)} of client silence",
+                f"{measured} ({_joined(deaths, lambda o: o.idle_seconds)}"
                 f"{spread}).{compare}{how}{said}",
                 "critical",
             )
@@ -513,32 +530,40 @@ class _Diagnoser:
                 )
 
     def pinning(self) -> None:
-        pinned, multiplexed, unknown = [], [], []
+        """From what the probes saw: one backend pid over several queries, or several.
+
+        (`connection_pinned` of the plugin is what RDS Proxy is documented to do for the
+        pattern, not an observation; it is used only for results of the original
+        endpoint, which have nothing better.)"""
+        stable, multiplexed, reported = [], [], []
         for observation in self.tests.values():
             result = observation.result
-            pids = result.backend_pids_seen or []
-            if result.pinning_observed is True or (
-                result.pinning_observed is None and result.connection_pinned is True
-            ):
-                pinned.append(observation.label)
-            elif result.pinning_observed is False or len(set(map(str, pids))) > 1:
-                multiplexed.append(f"{observation.label} ({len(set(map(str, pids)))} backends)")
-            else:
-                unknown.append(observation.label)
-        if not pinned and not multiplexed:
-            self.add(
-                "Pinning: inconclusive",
-                "No result reports pinning or more than one backend.",
-                "inconclusive",
-            )
-            return
+            pids = {str(pid) for pid in result.backend_pids_seen or []}
+            if result.pinning_observed is False or len(pids) > 1:
+                multiplexed.append(f"{observation.label} ({len(pids)} backends)")
+            elif result.pinning_observed is True:
+                stable.append(observation.label)
+            elif "pinning_observed" not in result.model_fields_set and result.connection_pinned:
+                reported.append(observation.label)
         parts = []
-        if pinned:
-            parts.append(f"kept one backend (pinned or session pooling): {', '.join(pinned)}")
+        if stable:
+            parts.append(
+                f"kept one backend across its queries (pinned, or session pooling): "
+                f"{', '.join(stable)}"
+            )
         if multiplexed:
             parts.append(
                 f"moved between backends (the proxy multiplexes them): {', '.join(multiplexed)}"
             )
+        if reported:
+            parts.append(f"reported as pinned by the server: {', '.join(reported)}")
+        if not parts:
+            self.add(
+                "Pinning: inconclusive",
+                "No probe queried often enough to tell (test 2 and test 4 do).",
+                "inconclusive",
+            )
+            return
         self.add("Pinning observed", "; ".join(parts) + ".", "info")
 
     def notifications(self) -> None:

@@ -62,7 +62,8 @@ def probe_result(
         "sqlstate": sqlstate,
         "heartbeats_ok": None,
         "backend_pids_seen": [4242],
-        "pinning_observed": True,
+        "pinning_observed": None,  # fewer than two queries: cannot tell
+        "connection_pinned": number in (3, 4, 5, 6, 7),  # the catalog's, not observed
         "notifications_sent": None,
         "notifications_received": None,
         "notify_latency_ms": None,
@@ -98,9 +99,9 @@ def session_mode_matrix() -> list[dict]:
     """All seven in the lab: 1, 5, 6, 7 die ~5 s, 3 dies ~4 s, 2 and 4 alive."""
     return [
         task(1, probe_result(1, died_after=5.04, sqlstate="57P05", message=IDLE_MSG)),
-        task(2, probe_result(2, died_after=None, heartbeats_ok=6)),
+        task(2, probe_result(2, died_after=None, heartbeats_ok=6, pinning_observed=True)),
         task(3, probe_result(3, died_after=4.03, sqlstate="25P03", message=TX_MSG)),
-        task(4, probe_result(4, died_after=None)),
+        task(4, probe_result(4, died_after=None, pinning_observed=True)),
         task(5, probe_result(5, died_after=5.06, sqlstate="57P05", message=IDLE_MSG)),
         task(6, probe_result(6, died_after=5.05, sqlstate="57P05", message=IDLE_MSG)),
         task(
@@ -138,6 +139,9 @@ def test_session_mode_matrix_diagnosis():
     assert "Notifications are delivered" in findings
     assert "Notifications are dropped" not in findings
     assert "A transaction that keeps working survives" in findings
+    assert findings["Pinning observed"] == (
+        "kept one backend across its queries (pinned, or session pooling): test 2, test 4."
+    )
 
     recommendation = diagnosis.recommendation
     assert recommendation.startswith(
@@ -305,7 +309,7 @@ ORIGINAL = [
             "connection_alive": False,
             "success": False,
             "status": "FAILED",
-            "duration_minutes": 41,
+            "duration_minutes": 50.02,
             "backend_pid": 812,
             "error": {"type": "OperationalError", "message": "server closed the connection"},
         },
@@ -339,7 +343,8 @@ def test_original_results_give_an_upper_bound():
     diagnosis = diagnose(ORIGINAL)
     assert diagnosis.estimated_idle_cutoff_seconds == 2460
     cutoff = next(f for f in diagnosis.findings if f.title.startswith("Idle connections"))
-    assert "whole minutes" in cutoff.detail
+    assert cutoff.title == "Idle connections are cut within 2460 s (41 min 00 s) of client silence"
+    assert "upper bound" in cutoff.detail and "test 1: 3001 s (50 min 01 s)" in cutoff.detail
     assert "at most 2460 s (41 min 00 s)" in diagnosis.recommendation
     assert "Periodic queries keep a connection alive" in by_title(diagnosis)
 

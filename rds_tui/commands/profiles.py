@@ -1,0 +1,311 @@
+"""`profiles list|show|add|remove|import-pulp-cli`: the saved Pulp instances.
+
+A password is never printed: `show` says where it comes from. `add --store-password`
+asks for it (no echo) instead of taking it on the command line, where the process
+list would show it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rds_tui import cli
+from rds_tui.cli import UsageError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    formatting = {
+        "epilog": cli.EXIT_CODES_HELP,
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+    profiles = subparsers.add_parser(
+        "profiles",
+        help="saved Pulp instances (URL and how to authenticate)",
+        description="Manage the profiles file (RDS_TUI_CONFIG). Passwords are never shown.",
+        **formatting,
+    )
+    commands = profiles.add_subparsers(dest="profiles_command", metavar="ACTION")
+
+    listing = commands.add_parser("list", help="list the profiles")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.set_defaults(handler=list_command)
+
+    show = commands.add_parser("show", help="show one profile (never its password)")
+    show.add_argument("name", metavar="NAME")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    show.set_defaults(handler=show_command)
+
+    add = commands.add_parser(
+        "add",
+        help="add (or with --replace, replace) a profile",
+        description=(
+            "Add a profile. The password is not stored unless --store-password is given "
+            "(it is then asked for, without echo); name an environment variable that "
+            "holds it with --password-env instead."
+        ),
+    )
+    add.add_argument("name", metavar="NAME")
+    add.add_argument(
+        "--api-root",
+        dest="profile_api_root",
+        metavar="URL",
+        help="server base URL, like https://pulp.example.com (required)",
+    )
+    add.add_argument(
+        "--api-prefix",
+        dest="profile_api_prefix",
+        metavar="PATH",
+        help="Pulp's API root (default /pulp/)",
+    )
+    add.add_argument(
+        "--domain", dest="profile_domain", metavar="NAME", help="Pulp domain (default: default)"
+    )
+    add.add_argument("--user", dest="profile_user", metavar="NAME", help="user name")
+    secret = add.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--password-env", metavar="VAR", help="environment variable holding the password"
+    )
+    secret.add_argument(
+        "--store-password",
+        action="store_true",
+        help="ask for the password and store it in the file (mode 0600)",
+    )
+    add.add_argument("--cert", dest="profile_cert", metavar="FILE", help="client certificate")
+    add.add_argument("--key", dest="profile_key", metavar="FILE", help="client certificate's key")
+    tls = add.add_mutually_exclusive_group()
+    tls.add_argument("--ca-bundle", metavar="FILE", help="verify TLS against this CA bundle")
+    tls.add_argument(
+        "--no-verify-ssl",
+        dest="profile_no_verify",
+        action="store_true",
+        help="do not verify the server's certificate (insecure)",
+    )
+    add.add_argument(
+        "--poll-interval",
+        type=float,
+        metavar="SECONDS",
+        help="default poll interval for this instance",
+    )
+    add.add_argument(
+        "--expected-cutoff",
+        type=int,
+        metavar="SECONDS",
+        help="the idle cutoff to draw (overrides the server's)",
+    )
+    add.add_argument(
+        "-t",
+        "--test",
+        dest="default_tests",
+        action="append",
+        metavar="TEST",
+        help="a test to preselect (repeatable)",
+    )
+    add.add_argument(
+        "--duration", type=int, metavar="MINUTES", help="default test duration in minutes"
+    )
+    add.add_argument("--replace", action="store_true", help="replace a profile of that name")
+    add.set_defaults(handler=add_command)
+
+    remove = commands.add_parser("remove", help="remove a profile")
+    remove.add_argument("name", metavar="NAME")
+    remove.set_defaults(handler=remove_command)
+
+    importer = commands.add_parser(
+        "import-pulp-cli",
+        help="import pulp-cli's profiles ([cli] becomes `pulp-cli`, [cli-NAME] becomes NAME)",
+        description=(
+            "Import the profiles of pulp-cli from /etc/pulp/cli.toml and "
+            "~/.config/pulp/cli.toml (later files win per key). rds-tui's own settings "
+            "of a profile with the same name are kept."
+        ),
+    )
+    importer.add_argument(
+        "--file",
+        dest="files",
+        action="append",
+        type=Path,
+        metavar="PATH",
+        help="read this pulp-cli file instead (repeatable, later wins)",
+    )
+    importer.add_argument(
+        "--with-passwords",
+        action="store_true",
+        help="also store pulp-cli's passwords in the profiles file",
+    )
+    importer.set_defaults(handler=import_command)
+
+    profiles.set_defaults(handler=lambda args: _usage(profiles))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return cli.EXIT_USAGE
+
+
+def _store() -> Any:
+    from rds_tui.profiles import ProfileStore
+
+    return ProfileStore()
+
+
+def _calling(action):
+    """Run a store action; profile problems become usage errors (exit 2)."""
+    from rds_tui.profiles import ProfileError
+
+    try:
+        return action()
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _auth_text(profile: Any) -> str:
+    if profile.cert:
+        return "client certificate"
+    if profile.username:
+        return f"{profile.username}, password {profile.password_source()}"
+    return "none"
+
+
+def public_fields(profile: Any) -> dict[str, Any]:
+    """Every field except the password, plus where the password comes from."""
+    document = profile.model_dump(mode="json", exclude={"password"})
+    document["password_stored"] = profile.password is not None
+    return document
+
+
+def list_command(args: argparse.Namespace) -> int:
+    store = _store()
+    profiles = _calling(store.list)
+    if args.json:
+        print(json.dumps([public_fields(p) for p in profiles], indent=2))
+        return cli.EXIT_OK
+    if not profiles:
+        print(f"No profiles yet ({store.path}).")
+        print("Add one:  rds-tui profiles add NAME --api-root https://pulp.example.com --user U")
+        print("or import pulp-cli's:  rds-tui profiles import-pulp-cli")
+        return cli.EXIT_OK
+    print(f"Profiles in {store.path}:")
+    rows = [("NAME", "SERVER", "AUTH")]
+    rows += [(p.name, p.api_root + _prefix_note(p), _auth_text(p)) for p in profiles]
+    width = [max(len(row[i]) for row in rows) for i in range(2)]
+    for name, server, auth in rows:
+        print(f"  {name.ljust(width[0])}  {server.ljust(width[1])}  {auth}")
+    return cli.EXIT_OK
+
+
+def _prefix_note(profile: Any) -> str:
+    extra = []
+    if profile.api_prefix != "/pulp/":
+        extra.append(f"prefix {profile.api_prefix}")
+    if profile.domain != "default":
+        extra.append(f"domain {profile.domain}")
+    return f" ({', '.join(extra)})" if extra else ""
+
+
+def show_command(args: argparse.Namespace) -> int:
+    store = _store()
+    profile = _calling(lambda: store.get(args.name))
+    if args.json:
+        print(json.dumps(public_fields(profile), indent=2))
+        return cli.EXIT_OK
+    print(f"Profile {profile.name} ({store.path})")
+    for key, value in public_fields(profile).items():
+        if key in ("name", "password_stored") or value in (None, []):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(map(str, value))
+        print(f"  {key:<24} {value}")
+    print(f"  {'password':<24} {profile.password_source()}")
+    return cli.EXIT_OK
+
+
+def _read_password(name: str) -> str:
+    import getpass
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"Password for profile {name}: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise UsageError("--store-password: no password given (empty input)")
+    return password
+
+
+def add_command(args: argparse.Namespace) -> int:
+    from rds_tui.profiles import make_profile
+
+    store = _store()
+    api_root = args.profile_api_root or getattr(args, "api_root", None)
+    if not api_root:
+        raise UsageError(f"profiles add {args.name}: --api-root URL is required")
+    if not args.replace and args.name in {p.name for p in _calling(store.list)}:
+        raise UsageError(
+            f"a profile named {args.name!r} exists already; add --replace to overwrite it"
+        )
+    if args.store_password and not args.profile_user:
+        raise UsageError("--store-password needs --user NAME (the password's user)")
+    fields: dict[str, Any] = {
+        "name": args.name,
+        "api_root": api_root,
+        "api_prefix": args.profile_api_prefix,
+        "domain": args.profile_domain,
+        "username": args.profile_user,
+        "password_env": args.password_env,
+        "cert": args.profile_cert,
+        "key": args.profile_key,
+        "verify_ssl": False if args.profile_no_verify else args.ca_bundle,
+        "poll_interval": args.poll_interval,
+        "expected_cutoff_seconds": args.expected_cutoff,
+        "default_tests": args.default_tests,
+        "default_duration": args.duration,
+    }
+    fields = {key: value for key, value in fields.items() if value is not None}
+    for label, path in (
+        ("--cert", args.profile_cert),
+        ("--key", args.profile_key),
+        ("--ca-bundle", args.ca_bundle),
+    ):
+        if path and not Path(path).expanduser().is_file():
+            print(f"warning: {label} {path}: no such file (yet)", file=sys.stderr)
+    profile = _calling(lambda: make_profile(**fields))
+    if args.store_password:
+        profile = profile.model_copy(update={"password": _read_password(args.name)})
+    _calling(lambda: store.upsert(profile))
+    print(f"Saved profile {profile.name} ({profile.api_root}) in {store.path}")
+    if profile.username and profile.password is None and not profile.password_env:
+        print(
+            "note: no password source; give one with --password-env VAR or --store-password, "
+            "or set PULP_PASSWORD when you use the profile"
+        )
+    return cli.EXIT_OK
+
+
+def remove_command(args: argparse.Namespace) -> int:
+    store = _store()
+    _calling(lambda: store.remove(args.name))
+    print(f"Removed profile {args.name} from {store.path}")
+    return cli.EXIT_OK
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from rds_tui.profiles import read_pulp_cli_profiles
+
+    store = _store()
+    found = _calling(
+        lambda: read_pulp_cli_profiles(args.files, store_passwords=args.with_passwords)
+    )
+    print("Read " + ", ".join(str(path) for path in found.sources))
+    for note in found.notes:
+        print(f"  note: {note}")
+    if not found.profiles:
+        print("No pulp-cli profile to import.")
+        return cli.EXIT_OK
+    imported = _calling(lambda: store.add_imported(found))
+    for profile in imported:
+        print(f"  imported {profile.name}: {profile.api_root} ({_auth_text(profile)})")
+    print(f"{len(imported)} profile(s) saved in {store.path}")
+    return cli.EXIT_OK

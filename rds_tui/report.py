@@ -513,21 +513,41 @@ class _Diagnoser:
                 f".{setting}",
                 "ok",
             )
+        self.transaction_with_work()
+
+    def transaction_with_work(self) -> None:
         work = self.tests.get(TRANSACTION_WITH_WORK)
-        if work is not None and work.died is not None:
-            if work.died:
-                self.add(
-                    "A transaction doing work was cut too",
-                    f"test 4 died after {format_seconds(work.seconds_to_disconnect)}"
-                    f"{_server_said(work.result)}: a limit on transaction age, not idleness.",
-                    "warning",
-                )
-            else:
-                self.add(
-                    "A transaction that keeps working survives",
-                    "test 4 stayed connected: only idle time inside a transaction counts.",
-                    "ok",
-                )
+        if work is None or work.died is None:
+            return
+        if not work.died:
+            self.add(
+                "A transaction that keeps working survives",
+                "test 4 stayed connected: only idle time inside a transaction counts.",
+                "ok",
+            )
+            return
+        idle = work.idle_seconds
+        in_transaction = self.diagnosis.in_transaction_cutoff_seconds
+        paused_too_long = work.result.sqlstate == IN_TRANSACTION_SQLSTATE or (
+            idle is not None and in_transaction is not None and _same_time(idle, in_transaction)
+        )
+        if paused_too_long:
+            self.add(
+                "A working transaction was cut in a pause between its queries",
+                f"test 4 died {format_seconds(idle)} after its last query inside the "
+                f"transaction{_server_said(work.result)}: the pauses between its queries "
+                "reached the in-transaction timeout. Work more often than the timeout to "
+                "keep such a transaction alive.",
+                "warning",
+            )
+        else:
+            self.add(
+                "A transaction doing work was cut too",
+                f"test 4 died after {format_seconds(work.seconds_to_disconnect)}, only "
+                f"{format_seconds(idle)} after its last query{_server_said(work.result)}: "
+                "a limit on transaction or connection age, not on idleness.",
+                "warning",
+            )
 
     def pinning(self) -> None:
         """From what the probes saw: one backend pid over several queries, or several.
@@ -632,7 +652,7 @@ class _Diagnoser:
                 self.add(
                     "Notifications do not count as activity",
                     f"test 7 died after {format_seconds(b)} of client silence although it "
-                    f"received {received if received is not None else 'some'} notifications; "
+                    f"received {_count(received, 'notification')}; "
                     f"test 6 (no notifications) died after {format_seconds(a)}. Only what the "
                     "client sends resets the idle timer.",
                     "critical",
@@ -723,6 +743,12 @@ class _Diagnoser:
                 "to completion."
             )
         return " ".join(parts)
+
+
+def _count(number: int | None, noun: str) -> str:
+    if number is None:
+        return f"some {noun}s"
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _server_said(result: ProbeResult) -> str:

@@ -450,3 +450,30 @@ def test_exports_from_stored_final_results():
     assert run.finished
     assert "DIED" in to_markdown(run, None)
     assert to_csv(run).count("\n") == 8
+
+
+def test_working_transaction_deaths_are_told_apart():
+    paused = [
+        task(3, probe_result(3, died_after=2.12, idle=2.01, sqlstate="25P03", message=TX_MSG)),
+        task(4, probe_result(4, died_after=2.10, idle=2.00, sqlstate="25P03", message=TX_MSG)),
+    ]
+    findings = by_title(diagnose(paused))
+    detail = findings["A working transaction was cut in a pause between its queries"]
+    assert "died 2.00 s after its last query" in detail and "Work more often" in detail
+
+    aged = [
+        task(3, probe_result(3, died_after=None, planned=7200)),
+        task(
+            4,
+            probe_result(
+                4,
+                died_after=3600.4,
+                idle=0.6,
+                planned=7200,
+                message="server closed the connection unexpectedly",
+            ),
+        ),
+    ]
+    findings = by_title(diagnose(aged))
+    assert "No in-transaction timeout within the test duration" in findings
+    assert "not on idleness" in findings["A transaction doing work was cut too"]

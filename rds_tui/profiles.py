@@ -144,6 +144,14 @@ class Profile(BaseModel):
             return f"environment variable {self.password_env} ({state})"
         return "none"
 
+    def auth_summary(self) -> str:
+        """How this profile authenticates, in words (never the password itself)."""
+        if self.cert:
+            return "client certificate"
+        if self.username:
+            return f"{self.username} (password: {self.password_source()})"
+        return "anonymous"
+
     def to_toml_table(self) -> dict[str, Any]:
         """The profile as written under [profiles.NAME]: no name, no unset fields."""
         return self.model_dump(exclude={"name"}, exclude_none=True, exclude_defaults=True) | {

@@ -162,14 +162,6 @@ def _calling(action):
         raise UsageError(str(exc)) from None
 
 
-def _auth_text(profile: Any) -> str:
-    if profile.cert:
-        return "client certificate"
-    if profile.username:
-        return f"{profile.username}, password {profile.password_source()}"
-    return "none"
-
-
 def public_fields(profile: Any) -> dict[str, Any]:
     """Every field except the password, plus where the password comes from."""
     document = profile.model_dump(mode="json", exclude={"password"})
@@ -190,7 +182,7 @@ def list_command(args: argparse.Namespace) -> int:
         return cli.EXIT_OK
     print(f"Profiles in {store.path}:")
     rows = [("NAME", "SERVER", "AUTH")]
-    rows += [(p.name, p.api_root + _prefix_note(p), _auth_text(p)) for p in profiles]
+    rows += [(p.name, p.api_root + _prefix_note(p), p.auth_summary()) for p in profiles]
     width = [max(len(row[i]) for row in rows) for i in range(2)]
     for name, server, auth in rows:
         print(f"  {name.ljust(width[0])}  {server.ljust(width[1])}  {auth}")
@@ -306,6 +298,6 @@ def import_command(args: argparse.Namespace) -> int:
         return cli.EXIT_OK
     imported = _calling(lambda: store.add_imported(found))
     for profile in imported:
-        print(f"  imported {profile.name}: {profile.api_root} ({_auth_text(profile)})")
+        print(f"  imported {profile.name}: {profile.api_root} ({profile.auth_summary()})")
     print(f"{len(imported)} profile(s) saved in {store.path}")
     return cli.EXIT_OK

@@ -195,7 +195,7 @@ def test_profiles_add_show_list_remove(capsys, monkeypatch):
     assert "environment variable PROD_PW (NOT set)" in out
 
     code, out, _ = run_cli(capsys, "profiles", "list")
-    assert "prod" in out and "admin, password environment variable PROD_PW" in out
+    assert "prod" in out and "admin (password: environment variable PROD_PW (NOT set))" in out
 
     code, _, err = run_cli(capsys, "profiles", "remove", "prod")
     assert code == EXIT_OK

@@ -73,8 +73,9 @@ def test_report_diagnoses_a_real_run(lab, capsys, monkeypatch):
     }
 
     diagnosis = document["diagnosis"]
-    assert 3.0 <= diagnosis["estimated_idle_cutoff_seconds"] <= 4.0
-    assert 2.0 <= diagnosis["in_transaction_cutoff_seconds"] <= 3.0
+    # Within 1 s after the timeout (a few ms before it is clock granularity).
+    assert 2.95 <= diagnosis["estimated_idle_cutoff_seconds"] <= 4.0
+    assert 1.95 <= diagnosis["in_transaction_cutoff_seconds"] <= 3.0
     titles = {finding["title"] for finding in diagnosis["findings"]}
     assert "Periodic queries keep a connection alive" in titles
     # Test 4 works every 2 time units; whether that outruns a 2 s in-transaction timeout

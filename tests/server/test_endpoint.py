@@ -6,9 +6,8 @@ import secrets
 import uuid
 
 import httpx
-import pytest
-
 import pulp_rds_tests
+import pytest
 
 from .labpulp import ALL_TESTS, ENDPOINT
 

@@ -311,7 +311,7 @@ class PulpClient:
         except (OSError, ssl.SSLError) as exc:
             what = "client certificate/key" if self.cert else "CA bundle"
             raise TlsError(
-                f"Cannot load the {what}: {exc}. Check the --cert/--key/--verify-ssl paths."
+                f"Cannot load the {what}: {exc}. Check the --cert/--key/--ca-bundle paths."
             ) from exc
         return context
 
@@ -368,7 +368,7 @@ class PulpClient:
                 )
                 raise TlsError(
                     f"TLS handshake with {self.base_url} failed: {reason}. If the server uses a "
-                    "private CA, pass --verify-ssl /path/to/ca.pem; --no-verify-ssl disables "
+                    "private CA, pass --ca-bundle /path/to/ca.pem; --no-verify-ssl disables "
                     "the check (insecure).",
                     url=shown,
                 ) from None

@@ -43,6 +43,29 @@ environment:
 """
 
 COMMAND_MODULES = ("tests", "lab", "history", "profiles")
+# Which module defines each command, so a command line imports only the module it runs.
+COMMAND_OWNERS = {
+    "rds_connection_tests": "tests",
+    "rds-connection-tests": "tests",
+    "watch": "tests",
+    "cancel": "tests",
+    "lab": "lab",
+    "runs": "history",
+    "report": "history",
+    "profiles": "profiles",
+}
+# Global options that take a value (the command is the first other bare word).
+_VALUE_OPTIONS = {
+    "--api-root",
+    "--api-prefix",
+    "--domain",
+    "--user",
+    "--password",
+    "--cert",
+    "--key",
+    "--ca-bundle",
+    "--profile",
+}
 
 ENV_API_ROOT = "PULP_API_ROOT"
 ENV_USER = "PULP_USER"
@@ -91,11 +114,17 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = 
     group.add_argument(
         "--verify-ssl",
         dest="verify_ssl",
-        nargs="?",
+        action="store_const",
         const=True,
         default=default,
-        metavar="CA_BUNDLE",
-        help="verify the server's certificate (default), optionally against CA_BUNDLE",
+        help="verify the server's certificate (default)",
+    )
+    group.add_argument(
+        "--ca-bundle",
+        dest="verify_ssl",
+        metavar="FILE",
+        default=default,
+        help="verify the server's certificate against this CA bundle (private CA)",
     )
     group.add_argument(
         "--no-verify-ssl",
@@ -227,7 +256,7 @@ def resolve_connection(args: argparse.Namespace, *, run: Any = None) -> Connecti
     if isinstance(verify, str) and verify.lower() in ("true", "false"):
         verify = verify.lower() == "true"
     if isinstance(verify, str) and not os.path.exists(os.path.expanduser(verify)):
-        raise UsageError(f"--verify-ssl {verify}: no such CA bundle file")
+        raise UsageError(f"--ca-bundle {verify}: no such file")
     if verify is False:
         print("warning: TLS certificate verification is disabled", file=sys.stderr)
     return Connection(
@@ -246,7 +275,19 @@ def resolve_connection(args: argparse.Namespace, *, run: Any = None) -> Connecti
 # --- parser and dispatch -------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def requested_module(argv: list[str]) -> str | None:
+    """The command module the command line asks for, None when unknown (e.g. --help)."""
+    words = iter(argv)
+    for word in words:
+        if word in _VALUE_OPTIONS:
+            next(words, None)
+        elif not word.startswith("-"):
+            return COMMAND_OWNERS.get(word)
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The full parser, or with `only` a module name, just that module's commands."""
     parser = argparse.ArgumentParser(
         prog="rds-tui",
         description=(
@@ -259,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rds-tui {__version__}")
     add_connection_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in (only,) if only else COMMAND_MODULES:
         try:
             module = __import__(f"rds_tui.commands.{name}", fromlist=["add_parser"])
         except ModuleNotFoundError as exc:
@@ -283,8 +324,28 @@ def run_dashboard(args: argparse.Namespace) -> int:
     return start(profile_name=args.profile, read_only=bool(args.read_only))
 
 
+def attach_option_values(argv: list[str]) -> list[str]:
+    """`--password -x1` -> `--password=-x1`: argparse would take a value that starts with
+    "-" (common in generated passwords) for an option and refuse it."""
+    joined: list[str] = []
+    words = iter(argv)
+    for word in words:
+        if word in _VALUE_OPTIONS:
+            value = next(words, None)
+            if value is None:
+                joined.append(word)
+            elif value.startswith("-") and (value.startswith("--") or len(value) == 2):
+                joined += [word, value]  # a missing value followed by another option
+            else:
+                joined.append(f"{word}={value}")
+        else:
+            joined.append(word)
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = attach_option_values(sys.argv[1:] if argv is None else list(argv))
+    parser = build_parser(only=requested_module(argv))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     try:

@@ -13,7 +13,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from rds_tui import catalog
 
@@ -68,11 +68,15 @@ class TestInfo(WireModel):
     __test__ = False  # not a pytest test class despite the name
 
     name: str
+    number: int | None = None
     title: str | None = None
     description: str | None = None
     tells_you: str | None = None
     expected_outcome: str | None = None
-    pinned_by_rds_proxy: bool | None = None
+    # The plugin sends `proxy_pins`.
+    pinned_by_rds_proxy: bool | None = Field(
+        default=None, validation_alias=AliasChoices("pinned_by_rds_proxy", "proxy_pins")
+    )
 
 
 class Catalog(WireModel):
@@ -100,6 +104,7 @@ class Catalog(WireModel):
                 "description": self.descriptions.get(name)
                 or (builtin.description if builtin else None),
                 "title": builtin.title if builtin else None,
+                "tells_you": builtin.purpose if builtin else None,
                 "expected_outcome": builtin.expected_outcome if builtin else None,
                 "pinned_by_rds_proxy": builtin.pinned_by_rds_proxy if builtin else None,
             }
@@ -113,7 +118,17 @@ class Catalog(WireModel):
         return cls(
             available_tests=list(catalog.TEST_NAMES),
             descriptions={t.name: t.description for t in catalog.BUILTIN_CATALOG},
-            tests=[TestInfo(**t._asdict()) for t in catalog.BUILTIN_CATALOG],
+            tests=[
+                TestInfo(
+                    name=t.name,
+                    title=t.title,
+                    description=t.description,
+                    tells_you=t.purpose,
+                    expected_outcome=t.expected_outcome,
+                    pinned_by_rds_proxy=t.pinned_by_rds_proxy,
+                )
+                for t in catalog.BUILTIN_CATALOG
+            ],
         )
 
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from rds_tui.api import ApiError, PulpClient
 from rds_tui.models import FINAL_STATES, ProgressReport, Task, TaskState, task_id_from_href
 
+DISCONNECT_PROGRESS_CODE = "rds.disconnect"  # the plugin's report when the probe's connection dies
 MISSING_STATE = "missing"  # the server no longer has the task (purged, wrong domain)
 
 
@@ -169,6 +170,9 @@ def _death_detail(task: Task) -> str | None:
             reason = f"{reason or 'connection died'} after {result.seconds_to_disconnect:.1f} s"
         return reason or "connection died"
     for report in task.progress_reports:
+        if report.code == DISCONNECT_PROGRESS_CODE:
+            return report.message or "connection died"
+        # Other servers: recognise the words.
         text = f"{report.code or ''} {report.message or ''}".lower()
         if "disconnect" in text or "connection died" in text or "connection closed" in text:
             return report.message or report.code or "connection died"

@@ -311,7 +311,7 @@ async def test_tls_failure_is_reported_as_such():
 
     error = await error_of(handler)
     assert isinstance(error, TlsError)
-    assert "--verify-ssl" in str(error)
+    assert "--ca-bundle" in str(error)
 
 
 async def test_bad_client_certificate_path():

@@ -519,3 +519,67 @@ def test_ctrl_c_stops_monitoring_and_says_how_to_reattach(tmp_path):
     assert f"rds-tui watch {run.id}" in err
     assert "Traceback" not in err
     assert not run.finished
+
+
+def test_password_starting_with_a_dash(capsys):
+    with FakePulp(users={"admin": "-Xy_9"}) as pulp:
+        code, _, err = run_cli(
+            capsys,
+            "--api-root",
+            pulp.url,
+            "--user",
+            "admin",
+            "--password",
+            "-Xy_9",
+            "rds_connection_tests",
+            "-t",
+            "1",
+            "--no-monitor",
+        )
+    assert code == cli.EXIT_OK, err
+
+
+def test_list_does_not_import_the_heavy_modules():
+    # What keeps `--list` under 0.3 s (bench/cli_start.py measures it).
+    probe = (
+        "import sys; from rds_tui.cli import main; main(['rds_connection_tests', '--list']);"
+        "print(sorted(m for m in ('textual', 'pydantic', 'httpx', 'rds_tui.lab') "
+        "if m in sys.modules), file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ},
+    )
+    assert result.stderr.strip().splitlines()[-1] == "[]"
+    assert result.stdout == GUIDE_LIST
+
+
+def test_no_command_opens_the_dashboard(monkeypatch):
+    import rds_tui.app
+
+    calls = []
+    monkeypatch.setattr(
+        rds_tui.app,
+        "run_dashboard",
+        lambda profile_name=None, read_only=False: calls.append((profile_name, read_only)) or 0,
+    )
+    assert cli.main(["--profile", "prod", "--read-only"]) == 0
+    assert calls == [("prod", True)]
+
+
+def test_no_dashboard_gives_a_clear_message(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "rds_tui.app", None)  # import fails
+    code, _, err = run_cli(capsys)
+    assert code == cli.EXIT_ERROR
+    assert "dashboard is not available" in err and "rds-tui --help" in err
+
+
+def test_exit_codes_are_documented_in_help(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for code in ("0 ", "1 ", "2 ", "3 ", "4 ", "130"):
+        assert f"\n  {code}" in out

@@ -1,0 +1,304 @@
+"""End to end: the guide's command lines, with `rds-tui` for `python -m pulp_benchmark.main`,
+against the real lab (pulpcore + the plugin + PgBouncer; one "minute" = 1 s there)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from rds_tui import cli
+from rds_tui.runs import RunStore
+
+from .tcpproxy import TcpProxy
+
+pytestmark = pytest.mark.lab
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def cancel_unfinished(lab) -> None:
+    """Cancel every unfinished task, so no test leaves work behind for the next."""
+    with httpx.Client(base_url=lab["api_root"], auth=(lab["username"], lab["password"])) as http:
+        tasks = http.get(
+            "/pulp/api/v3/tasks/",
+            params={"state__in": "waiting,running", "fields": "pulp_href", "limit": 1000},
+        ).json()
+        for task in tasks["results"]:
+            http.patch(task["pulp_href"], json={"state": "canceled"})
+
+
+@pytest.fixture
+def pulp(lab):
+    cancel_unfinished(lab)
+    yield lab
+    cancel_unfinished(lab)
+
+
+def credentials(lab) -> list[str]:
+    # The lab's generated password may start with "-": the guide's `--password VALUE` form
+    # must still work.
+    return ["--api-root", lab["api_root"], "--user", lab["username"], "--password", lab["password"]]
+
+
+def test_list_from_the_lab_without_credentials(capsys, pulp):
+    code, out, err = run_cli(
+        capsys, "--api-root", pulp["api_root"], "rds_connection_tests", "--list"
+    )
+    assert code == cli.EXIT_OK
+    assert out.startswith("=== Available RDS Connection Tests ===\n\n  test_1_idle_connection\n")
+    names = re.findall(r"^  (test_\d_\w+)$", out, flags=re.MULTILINE)
+    assert names == [
+        "test_1_idle_connection",
+        "test_2_active_heartbeat",
+        "test_3_long_transaction",
+        "test_4_transaction_with_work",
+        "test_5_session_variable",
+        "test_6_listen_notify",
+        "test_7_listen_with_activity",
+    ]
+    assert "built-in" not in err
+
+
+def test_single_test_monitored_to_completion(capsys, pulp):
+    code, out, err = run_cli(
+        capsys,
+        *credentials(pulp),
+        "rds_connection_tests",
+        "-t",
+        "test_2_active_heartbeat",
+        "--duration",
+        "2",
+        "--poll-interval",
+        "0.5",
+    )
+    assert code == cli.EXIT_OK, err
+    task_id = re.search(r"Task ID: (\S+)", out).group(1)
+    assert f"Task URL: {pulp['api_root']}/pulp/api/v3/tasks/{task_id}/" in out
+    assert "Starting task monitoring...\nPolling every 0.5 seconds\n" in out
+    assert "--- Status Check (T+0 minutes) ---" in out
+    assert re.search(
+        r"  test_2_active_heartbeat: COMPLETED\n    Result: \{.*'connection_alive': "
+        r"True",
+        out,
+    )
+    assert "\n✓ All tasks completed!\n" in out
+    assert "TEST SUMMARY" in out and "RECOMMENDATION" in out
+    run = RunStore().get("last")
+    final = run.final[run.tasks[0].task_href]
+    assert run.finished and final["state"] == "completed"
+    assert final["logging_cid"] == run.correlation_id  # the run's tasks can be found again
+
+
+def test_several_tests_dead_connections_are_findings(capsys, pulp):
+    # Idle cutoff 3 s, in-transaction 2 s: tests 1, 3 and 6 die; the command still exits 0.
+    code, out, err = run_cli(
+        capsys,
+        *credentials(pulp),
+        "rds_connection_tests",
+        "-t",
+        "test_1_idle_connection",
+        "-t",
+        "test_3_long_transaction",
+        "-t",
+        "test_6_listen_notify",
+        "--duration",
+        "8",
+        "--poll-interval",
+        "0.5",
+    )
+    assert code == cli.EXIT_OK, err
+    assert out.startswith(f"Dispatching 3 test(s) to {pulp['api_root']}\n")
+    assert "✓ Successfully dispatched 3 test(s)" in out
+    assert "3 task(s) still running..." in out
+    for name in ("test_1_idle_connection", "test_3_long_transaction", "test_6_listen_notify"):
+        assert f"  {name}: COMPLETED\n    Result: {{" in out
+    assert out.count("    Result: ") == 3  # each result shown once, when it arrives
+    run = RunStore().get("last")
+    results = {t.test_name: run.final[t.task_href]["result"] for t in run.tasks}
+    assert all(r["connection_alive"] is False for r in results.values())
+    assert 2 <= results["test_3_long_transaction"]["idle_seconds_before_disconnect"] < 3.5
+    assert 3 <= results["test_1_idle_connection"]["idle_seconds_before_disconnect"] < 4.5
+
+
+def test_no_monitor_then_watch(capsys, pulp):
+    code, out, _ = run_cli(
+        capsys,
+        *credentials(pulp),
+        "rds_connection_tests",
+        "-t",
+        "test_6_listen_notify",
+        "--duration",
+        "2",
+        "--no-monitor",
+    )
+    assert code == 0 and "Starting task monitoring" not in out
+    run_id = re.search(r"rds-tui watch (\S+)", out).group(1)
+    code, out, err = run_cli(
+        capsys,
+        "--user",
+        pulp["username"],
+        "--password",
+        pulp["password"],
+        "watch",
+        run_id,
+        "--poll-interval",
+        "0.5",
+    )
+    assert code == cli.EXIT_OK, err
+    assert "test_6_listen_notify: COMPLETED" in out and "✓ All tasks completed!" in out
+    assert RunStore().get(run_id).finished
+
+
+def test_cancel_then_watch_reports_canceled(capsys, pulp):
+    run_cli(
+        capsys,
+        *credentials(pulp),
+        "rds_connection_tests",
+        "-t",
+        "2",
+        "-t",
+        "4",
+        "--duration",
+        "120",
+        "--no-monitor",
+    )
+    code, out, _ = run_cli(
+        capsys,
+        "--user",
+        pulp["username"],
+        "--password",
+        pulp["password"],
+        "cancel",
+        "last",
+        "-t",
+        "4",
+    )
+    assert code == 0 and "test_4_transaction_with_work: canceling" in out
+    code, out, _ = run_cli(
+        capsys, "--user", pulp["username"], "--password", pulp["password"], "cancel", "last"
+    )
+    assert code == 0 and "test_2_active_heartbeat: canceling" in out
+    code, out, _ = run_cli(
+        capsys,
+        "--user",
+        pulp["username"],
+        "--password",
+        pulp["password"],
+        "watch",
+        "last",
+        "--poll-interval",
+        "0.3",
+    )
+    assert code == cli.EXIT_TASKS_FAILED
+    assert "test_2_active_heartbeat: CANCELED" in out
+    assert "test_4_transaction_with_work: CANCELED" in out
+
+
+def test_json_output_with_environment_variables(capsys, pulp, monkeypatch):
+    monkeypatch.setenv("PULP_API_ROOT", pulp["api_root"])
+    monkeypatch.setenv("PULP_USER", pulp["username"])
+    monkeypatch.setenv("PULP_PASSWORD", pulp["password"])
+    code, out, err = run_cli(
+        capsys,
+        "rds_connection_tests",
+        "-t",
+        "test_5_session_variable",
+        "--duration",
+        "2",
+        "--json",
+        "--poll-interval",
+        "0.5",
+    )
+    assert code == cli.EXIT_OK, err
+    assert "process list" not in err
+    document = json.loads(out)
+    assert document["monitoring"] == "finished" and document["all_completed"]
+    (task,) = document["tasks"]
+    assert task["test_name"] == "test_5_session_variable" and task["state"] == "completed"
+    assert task["result"]["test_name"] == "test_5_session_variable"
+    assert document["diagnosis"]["recommendation"]
+
+
+def test_wrong_password(capsys, pulp):
+    code, out, err = run_cli(
+        capsys,
+        "--api-root",
+        pulp["api_root"],
+        "--user",
+        "admin",
+        "--password",
+        "not-the-password",
+        "rds_connection_tests",
+        "-t",
+        "1",
+    )
+    assert code == cli.EXIT_API
+    assert "Authentication failed for user 'admin'" in err
+    assert "not-the-password" not in out + err
+
+
+def test_tests_disabled(capsys, lab_factory):
+    lab = lab_factory(workers=1, extra_settings={"RDS_CONNECTION_TESTS_ENABLED": False})
+    code, _, err = run_cli(capsys, *credentials(lab), "rds_connection_tests", "-t", "1")
+    assert code == cli.EXIT_API
+    assert "RDS connection tests are not enabled." in err
+    assert "RDS_CONNECTION_TESTS_ENABLED" in err
+
+
+def test_server_goes_away_mid_monitor_and_comes_back(capsys, pulp):
+    api = urlsplit(pulp["api_root"])
+    proxy = TcpProxy(api.hostname, api.port).start()
+    polls_before_outage = []
+
+    def outage():
+        # Wait until monitoring has started, cut the server off for 2 s, bring it back.
+        run_dir_has_run = lambda: RunStore().list() and not RunStore().list()[0].finished
+        deadline = time.monotonic() + 30
+        while not run_dir_has_run() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        polls_before_outage.append(proxy.connections_accepted)
+        proxy.stop()
+        time.sleep(2.0)
+        proxy.start()
+
+    for run in RunStore().list():  # earlier runs are all finished or irrelevant here
+        run.finished = True
+        RunStore().save(run)
+    thread = threading.Thread(target=outage)
+    thread.start()
+    try:
+        code, out, err = run_cli(
+            capsys,
+            "--api-root",
+            proxy.url,
+            "--user",
+            pulp["username"],
+            "--password",
+            pulp["password"],
+            "rds_connection_tests",
+            "-t",
+            "test_2_active_heartbeat",
+            "--duration",
+            "6",
+            "--poll-interval",
+            "0.3",
+        )
+    finally:
+        thread.join()
+        proxy.stop()
+    assert code == cli.EXIT_OK, err
+    assert "! Status check failed: Cannot reach" in err
+    assert re.search(r"last successful poll \d+ s ago", err)
+    assert "✓ Server reachable again after" in err
+    assert "test_2_active_heartbeat: COMPLETED" in out and "✓ All tasks completed!" in out

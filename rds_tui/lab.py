@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
+import glob
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -53,10 +54,13 @@ DATABASE = "pulp"
 # The OS user that runs PostgreSQL and PgBouncer when we are root (both refuse root).
 SERVER_OS_USER = "postgres"
 POOL_MODES = ("session", "transaction")
+# Set in the environment of every process of a lab: finds strays even without lab.json.
+LAB_DIR_ENV = "RDS_TUI_LAB_DIR"
 
 START_TIMEOUT = 120.0  # seconds for any one component to become ready
 MIGRATE_TIMEOUT = 600.0
-WORKER_STOP_GRACE = 3.0  # a worker waits forever for its task on SIGTERM: then SIGKILL
+WORKER_NAME_TEMPLATE = "lab-w{n}-{pid}@{hostname}"
+WORKER_STOP_GRACE = 1.0  # a worker waits forever for its task on SIGTERM: then SIGKILL
 SERVER_STOP_GRACE = 10.0
 
 Progress = Callable[[str], None]
@@ -131,6 +135,11 @@ def template_cache_dir() -> Path:
 # --------------------------------------------------------------------------- binaries
 
 
+# Where Debian puts the tools that are not on PATH (tests point these elsewhere).
+POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+PGBOUNCER_DIRS = ("/usr/sbin",)
+
+
 @dataclass(frozen=True)
 class Binaries:
     initdb: Path
@@ -138,46 +147,44 @@ class Binaries:
     pgbouncer: Path
     pulpcore_manager: Path
     pulpcore_api: Path
-    pulpcore_worker: Path
 
-    @property
-    def postgres_major(self) -> str:
-        return self.postgres.parent.parent.name if self.postgres.parent.name == "bin" else "?"
+
+def _find_tool(name: str, directories: list[Path]) -> Path | None:
+    found = shutil.which(name)
+    if found:
+        return Path(found).resolve()
+    for directory in directories:
+        if os.access(directory / name, os.X_OK):
+            return directory / name
+    return None
+
+
+def _postgres_bin_dirs() -> list[Path]:
+    """Debian's /usr/lib/postgresql/<major>/bin, newest major first."""
+    dirs = [Path(p) for p in glob.glob(POSTGRES_BIN_GLOB)]
+    return sorted(dirs, key=lambda d: int(d.parent.name) if d.parent.name.isdigit() else 0)[::-1]
 
 
 def find_binaries() -> Binaries:
+    """The executables the lab runs, or a LabError naming the package to install."""
     missing: list[str] = []
-
-    def postgres_tool(name: str) -> Path | None:
-        found = shutil.which(name)
-        if found:
-            return Path(found).resolve()
-        candidates = sorted(
-            Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
-            key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
-        )
-        return candidates[-1] if candidates else None
-
-    initdb = postgres_tool("initdb")
-    postgres = initdb.parent / "postgres" if initdb else postgres_tool("postgres")
-    if initdb is None or postgres is None or not postgres.exists():
+    initdb = _find_tool("initdb", _postgres_bin_dirs())
+    # postgres must match initdb's version: take it from the same directory.
+    postgres = initdb.parent / "postgres" if initdb else None
+    if initdb is None or postgres is None or not os.access(postgres, os.X_OK):
         missing.append(
-            "the PostgreSQL server binaries (initdb, postgres) were not found on PATH or in "
-            "/usr/lib/postgresql/*/bin; they come with the Debian package `postgresql` "
+            "the PostgreSQL server binaries (initdb, postgres) are not on PATH or in "
+            f"{POSTGRES_BIN_GLOB}; they come with the Debian package `postgresql` "
             "(install: sudo apt-get install -y postgresql)"
         )
-    pgbouncer = shutil.which("pgbouncer") or (
-        "/usr/sbin/pgbouncer" if os.access("/usr/sbin/pgbouncer", os.X_OK) else None
-    )
+    pgbouncer = _find_tool("pgbouncer", [Path(d) for d in PGBOUNCER_DIRS])
     if pgbouncer is None:
         missing.append(
-            "`pgbouncer` was not found on PATH or in /usr/sbin; it comes with the Debian "
-            "package `pgbouncer` (install: sudo apt-get install -y pgbouncer)"
+            f"`pgbouncer` is not on PATH or in {', '.join(PGBOUNCER_DIRS)}; it comes with the "
+            "Debian package `pgbouncer` (install: sudo apt-get install -y pgbouncer)"
         )
     scripts = Path(sys.executable).parent
-    pulp = {
-        name: scripts / name for name in ("pulpcore-manager", "pulpcore-api", "pulpcore-worker")
-    }
+    pulp = {name: scripts / name for name in ("pulpcore-manager", "pulpcore-api")}
     absent = [name for name, path in pulp.items() if not os.access(path, os.X_OK)]
     if absent:
         missing.append(
@@ -191,10 +198,9 @@ def find_binaries() -> Binaries:
     return Binaries(
         initdb=initdb,
         postgres=postgres,
-        pgbouncer=Path(pgbouncer),
+        pgbouncer=pgbouncer,
         pulpcore_manager=pulp["pulpcore-manager"],
         pulpcore_api=pulp["pulpcore-api"],
-        pulpcore_worker=pulp["pulpcore-worker"],
     )
 
 
@@ -400,17 +406,26 @@ class _Starter:
 
     # -- helpers ------------------------------------------------------------------
 
-    def spawn(self, name: str, argv: list[str], *, server: bool = False, env=None, cwd=None):
+    def spawn(
+        self, name: str, argv: list[str], *, server: bool = False, env=None, pipes: bool = False
+    ) -> subprocess.Popen:
+        """Start a tracked child in its own process group, output to logs/NAME.log.
+
+        With `pipes`, stdin and stdout are pipes to us (stderr still goes to the log).
+        """
         log_path = self.logs / f"{name}.log"
+        # Every lab process carries the marker (inherited by forks and backends too).
+        env = {**(os.environ if env is None else env), LAB_DIR_ENV: str(self.dir)}
         with open(log_path, "ab") as log:  # append: postgres restarts in a cold start
             popen = subprocess.Popen(
                 argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
+                stdout=subprocess.PIPE if pipes else log,
+                stderr=log if pipes else subprocess.STDOUT,
+                text=pipes,
                 start_new_session=True,  # own process group; no terminal Ctrl-C
                 env=env,
-                cwd=cwd or (self.server_dir if server else self.dir),
+                cwd=self.server_dir if server else self.dir,
                 **(self.server_user if server else {}),
             )
         self.popens[name] = popen
@@ -422,8 +437,15 @@ class _Starter:
         }
         return popen
 
+    def exited(self, name: str) -> bool:
+        popen = self.popens.get(name)
+        if popen is not None:
+            return popen.poll() is not None
+        return not process_alive(self.processes[name])  # a worker forked by the launcher
+
     def died(self, name: str, what: str) -> LabError:
-        popen = self.popens[name]
+        popen = self.popens.get(name)
+        code = popen.returncode if popen is not None else "unknown"
         log = Path(self.processes[name]["log"])
         hint = ""
         tail = log_tail(log)
@@ -436,7 +458,7 @@ class _Starter:
             hint = " A port it needed was taken; start again (free ports are picked anew)."
         return LabError(
             f"The lab's {name} exited during start while {what} (exit code "
-            f"{popen.returncode}).{hint} Nothing was left running. Last lines of its log "
+            f"{code}).{hint} Nothing was left running. Last lines of its log "
             f"(full log: {log}):\n{tail}"
         )
 
@@ -459,7 +481,7 @@ class _Starter:
         deadline = time.monotonic() + (timeout or START_TIMEOUT)
         while True:
             for name in names:
-                if self.popens[name].poll() is not None:
+                if self.exited(name):
                     raise self.died(name, what)
             if check():
                 return
@@ -773,8 +795,8 @@ class _Starter:
             f"pool_mode = {state['pool_mode']}",
             "max_client_conn = 500",
             "default_pool_size = 100",
-            # psycopg and Django send these; PgBouncer would refuse the client otherwise.
-            "ignore_startup_parameters = extra_float_digits,options,application_name",
+            # Some drivers send it; PgBouncer 1.18 would refuse the client otherwise.
+            "ignore_startup_parameters = extra_float_digits",
         ]
         if state["pool_mode"] == "transaction":
             # In transaction mode an idle client holds no server connection, so
@@ -790,6 +812,39 @@ class _Starter:
 
         self.wait_until(accepts, ["pgbouncer"], "waiting for PgBouncer to listen")
 
+    def spawn_worker_launcher(self) -> None:
+        """Import pulpcore for the workers now, while the database is being prepared."""
+        env = _pulpcore_environment(Path(self.state["settings_file"]))
+        logs = [str(self.logs / f"worker-{n}.log") for n in range(1, self.state["workers"] + 1)]
+        argv = [sys.executable, "-m", "rds_tui.lab_worker_launcher", WORKER_NAME_TEMPLATE, *logs]
+        self.spawn("worker-launcher", argv, env=env, pipes=True)
+
+    def fork_workers(self) -> list[str]:
+        """Tell the launcher the database is ready; record the workers it forks."""
+        launcher = self.popens["worker-launcher"]
+        try:
+            output, _ = launcher.communicate("go\n", timeout=START_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise LabError(
+                f"The lab's worker launcher did not start the workers within {START_TIMEOUT:.0f}"
+                f" s; see {self.processes['worker-launcher']['log']}."
+            ) from None
+        if launcher.returncode != 0:
+            raise self.died("worker-launcher", "loading pulpcore for the workers")
+        del self.popens["worker-launcher"], self.processes["worker-launcher"]
+        names = []
+        for number, pid in enumerate(json.loads(output.strip().splitlines()[-1]), start=1):
+            name = f"worker-{number}"
+            self.processes[name] = {
+                "pid": pid,
+                "pgid": pid,
+                "start_time": process_start_time(pid) or 0,
+                "log": str(self.logs / f"{name}.log"),
+            }
+            names.append(name)
+        self.save_state()
+        return names
+
     def start_pulp(self) -> None:
         state = self.state
         env = _pulpcore_environment(Path(state["settings_file"]))
@@ -800,17 +855,7 @@ class _Starter:
              "--no-control-socket", "--timeout", "120"],
             env=env,
         )  # fmt: skip
-        names = ["api"]
-        for n in range(1, state["workers"] + 1):
-            name = f"worker-{n}"
-            self.spawn(
-                name,
-                [str(self.binaries.pulpcore_worker), "--name-template",
-                 f"lab-w{n}-{{pid}}@{{hostname}}"],
-                env=env,
-            )  # fmt: skip
-            names.append(name)
-        self.save_state()
+        names = ["api", *self.fork_workers()]
         self.progress(f"waiting for the API and {state['workers']} workers")
         self.wait_until(
             lambda: _api_status(state["api_root"]) is not None,
@@ -837,6 +882,7 @@ class _Starter:
         self.prepare()
         cache_entry = template_cache_dir() / _template_key(self.binaries)
         self.write_pulp_settings()
+        self.spawn_worker_launcher()
         if (cache_entry / "meta.json").exists():
             self.progress("starting PostgreSQL from the cached migrated cluster")
             pg = self.state["postgres"]
@@ -866,6 +912,7 @@ class _Starter:
     def undo(self) -> None:
         _stop_records(self.processes)
         self.processes.clear()
+        _kill_strays(self.dir)
         _remove_runtime(self.dir, self.state.get("server_dir"))
 
 
@@ -936,13 +983,14 @@ def _stop_records(processes: Mapping[str, Mapping[str, Any]]) -> None:
     def groups(select: Callable[[str], bool]) -> list[int]:
         return [r["pgid"] for name, r in processes.items() if select(name)]
 
-    # Pulp first (it holds database connections); workers may be in a task: short grace.
+    # Pulp first (it holds database connections). SIGINT: gunicorn's quick shutdown, and
+    # a worker's non-graceful one (SIGTERM makes it wait forever for a running task).
     stop_process_groups(
-        groups(lambda n: n not in ("pgbouncer", "postgres")), signal.SIGTERM, WORKER_STOP_GRACE
+        groups(lambda n: n not in ("pgbouncer", "postgres")), signal.SIGINT, WORKER_STOP_GRACE
     )
     stop_process_groups(groups(lambda n: n == "pgbouncer"), signal.SIGTERM, SERVER_STOP_GRACE)
-    # SIGINT = PostgreSQL's fast shutdown.
-    stop_process_groups(groups(lambda n: n == "postgres"), signal.SIGINT, SERVER_STOP_GRACE)
+    # SIGQUIT = PostgreSQL's immediate shutdown: no shutdown checkpoint for throw-away data.
+    stop_process_groups(groups(lambda n: n == "postgres"), signal.SIGQUIT, SERVER_STOP_GRACE)
     for record in processes.values():  # reap our own children (no zombies left behind)
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(record["pid"], os.WNOHANG)
@@ -1066,8 +1114,33 @@ def stop(directory: Path | None = None) -> bool:
         if state is None:
             return False
         _stop_records(state.get("processes", {}))
+        _kill_strays(directory)
         _remove_runtime(directory, state.get("server_dir"))
     return True
+
+
+def _kill_strays(directory: Path) -> None:
+    """SIGKILL any process of this lab that lab.json did not record (a crash mid-start)."""
+    for pid in processes_of_lab(directory):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def processes_of_lab(directory: Path) -> list[int]:
+    """Live pids carrying this lab's marker in their environment (needs /proc access)."""
+    marker = f"{LAB_DIR_ENV}={Path(directory).expanduser().absolute()}".encode()
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        fields = _proc_stat(int(entry.name))
+        if fields and fields[0] not in ("Z", "X") and marker in environ.split(b"\0"):
+            pids.append(int(entry.name))
+    return pids
 
 
 def leftover_processes(state: Mapping[str, Any]) -> list[int]:

@@ -68,10 +68,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "open the dashboard on it, and tear it down when the dashboard exits.",
     )
     _add_start_options(lab)
-    lab.set_defaults(handler=_run_foreground, detach=False)
+    lab.set_defaults(handler=lambda args: _run_foreground(args, dashboard=True))
     commands = lab.add_subparsers(dest="lab_command", metavar="SUBCOMMAND")
 
-    up = commands.add_parser("up", help="start a lab; with --detach leave it running")
+    up = commands.add_parser(
+        "up", help="start a lab; with --detach leave it running, else stop it on Ctrl-C"
+    )
     _add_start_options(up)
     up.add_argument(
         "--detach", action="store_true",
@@ -169,7 +171,7 @@ def _start(args: argparse.Namespace) -> dict[str, Any]:
 
 def _up(args: argparse.Namespace) -> int:
     if not args.detach:
-        return _run_foreground(args)
+        return _run_foreground(args, dashboard=False)
     from rds_tui.lab import LabError
 
     signal.signal(signal.SIGTERM, _interrupt_once)
@@ -186,8 +188,8 @@ def _up(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_foreground(args: argparse.Namespace) -> int:
-    """Start a lab, hand it to the dashboard (or wait for Ctrl-C), then tear it down."""
+def _run_foreground(args: argparse.Namespace, dashboard: bool) -> int:
+    """Start a lab, open the dashboard on it (or wait for Ctrl-C), then tear it down."""
     from rds_tui import lab
 
     signal.signal(signal.SIGTERM, _interrupt_once)
@@ -196,10 +198,12 @@ def _run_foreground(args: argparse.Namespace) -> int:
     try:
         state = _start(args)
         profile = _save_profile(state)
-        try:
-            from rds_tui.app import run_dashboard
-        except ImportError:
-            run_dashboard = None
+        run_dashboard = None
+        if dashboard:
+            try:
+                from rds_tui.app import run_dashboard
+            except ImportError:  # the dashboard is not part of this build yet
+                run_dashboard = None
         if run_dashboard is not None and profile:
             return run_dashboard(profile_name=profile)
         print(_describe(state, profile))

@@ -1,0 +1,150 @@
+"""pulpcore's connections go straight to PostgreSQL; probe connections go through
+PgBouncer, where the server cuts them after the lab's idle timeouts."""
+
+from __future__ import annotations
+
+import runpy
+import select
+import time
+from typing import Any
+
+import psycopg
+import pytest
+
+pytestmark = pytest.mark.lab
+
+
+def admin_console(lab: dict[str, Any]) -> psycopg.Connection:
+    pgb = lab["pgbouncer"]
+    # The admin console speaks only the simple query protocol: ClientCursor uses it.
+    return psycopg.connect(
+        host=pgb["host"],
+        port=pgb["port"],
+        user=pgb["admin_user"],
+        password=pgb["admin_password"],
+        dbname="pgbouncer",
+        autocommit=True,
+        cursor_factory=psycopg.ClientCursor,
+    )
+
+
+def probe_settings(lab: dict[str, Any]) -> dict[str, Any]:
+    """The probes' database settings exactly as the lab wrote them for Pulp."""
+    settings = runpy.run_path(lab["settings_file"])
+    return {
+        "pulp": settings["DATABASES"]["default"],
+        "probe": settings["RDS_CONNECTION_TESTS_DATABASE"],
+        "cutoff": settings["RDS_CONNECTION_TESTS_EXPECTED_CUTOFF_SECONDS"],
+        "time_unit": settings["RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS"],
+    }
+
+
+def probe_connection(lab: dict[str, Any], **kwargs: Any) -> psycopg.Connection:
+    probe = probe_settings(lab)["probe"]
+    return psycopg.connect(
+        host=probe["HOST"],
+        port=probe["PORT"],
+        user=probe["USER"],
+        password=probe["PASSWORD"],
+        dbname=lab["postgres"]["database"],
+        **kwargs,
+    )
+
+
+def show(console: psycopg.Connection, what: str) -> list[dict[str, Any]]:
+    cursor = console.execute(f"SHOW {what}")
+    names = [column.name for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def seconds_until_server_closes(conn: psycopg.Connection, limit: float) -> float:
+    """Watch the idle socket (sending nothing) until the server speaks or closes it."""
+    started = time.monotonic()
+    readable, _, _ = select.select([conn.pgconn.socket], [], [], limit)
+    assert readable, f"the connection was still open after {limit} s"
+    return time.monotonic() - started
+
+
+def test_settings_route_pulp_direct_and_probes_through_pgbouncer(lab):
+    settings = probe_settings(lab)
+    assert settings["pulp"]["PORT"] == lab["postgres"]["port"]
+    assert settings["probe"]["PORT"] == lab["pgbouncer"]["port"]
+    assert settings["cutoff"] == lab["idle_timeout"] == 3
+    assert settings["time_unit"] == 1
+
+
+def test_pulpcore_connects_directly_while_a_probe_shows_in_show_clients(lab):
+    pg = lab["postgres"]
+    with psycopg.connect(
+        host=pg["host"],
+        port=pg["port"],
+        user=pg["superuser"],
+        password=pg["superuser_password"],
+        dbname=pg["database"],
+    ) as direct:
+        pulp_backends = direct.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'pulp'"
+        ).fetchone()[0]
+    # Every online worker keeps its own connection open (it LISTENs for wake-ups).
+    assert pulp_backends >= lab["workers"]
+
+    with (
+        admin_console(lab) as console,
+        probe_connection(lab, application_name="routing-probe", autocommit=True) as probe,
+    ):
+        assert probe.execute("SELECT current_user").fetchone()[0] == "probe"
+        clients = show(console, "CLIENTS")
+        servers = show(console, "SERVERS")
+    users = {client["user"] for client in clients}
+    assert "pulp" not in users, "pulpcore's connections must not go through PgBouncer"
+    probes = [c for c in clients if c["application_name"] == "routing-probe"]
+    assert len(probes) == 1 and probes[0]["user"] == "probe"
+    assert all(server["user"] != "pulp" for server in servers)
+
+
+def test_idle_probe_connection_is_closed_by_the_server_after_idle_timeout(lab):
+    with probe_connection(lab, autocommit=True) as conn:
+        conn.execute("SELECT 1")
+        elapsed = seconds_until_server_closes(conn, limit=lab["idle_timeout"] + 10)
+        with pytest.raises(psycopg.Error) as died:
+            conn.execute("SELECT 1")
+    assert lab["idle_timeout"] - 0.1 <= elapsed <= lab["idle_timeout"] + 1.0
+    # 57P05: PostgreSQL's idle-session timeout, forwarded by PgBouncer (or its 08P01).
+    assert died.value.sqlstate in ("57P05", "08P01", None)
+
+
+def test_idle_in_transaction_probe_connection_is_closed_after_its_timeout(lab):
+    with probe_connection(lab) as conn:
+        conn.execute("SELECT count(*) FROM core_task")  # opens a transaction, then idles
+        elapsed = seconds_until_server_closes(conn, limit=lab["idle_in_transaction_timeout"] + 10)
+        with pytest.raises(psycopg.Error):
+            conn.execute("SELECT 1")
+    timeout = lab["idle_in_transaction_timeout"]
+    assert timeout - 0.1 <= elapsed <= timeout + 1.0
+
+
+def test_pulpcore_own_connections_have_no_idle_cutoff(lab):
+    pg = lab["postgres"]
+    with psycopg.connect(
+        host=pg["host"],
+        port=pg["port"],
+        user=pg["pulp_user"],
+        password=pg["pulp_password"],
+        dbname=pg["database"],
+    ) as conn:
+        assert conn.execute("SHOW idle_session_timeout").fetchone()[0] == "0"
+
+
+def test_transaction_pool_mode_also_cuts_idle_clients_in_pgbouncer(lab_factory):
+    lab = lab_factory(workers=1, idle_timeout=3, idle_in_transaction_timeout=2,
+                      pool_mode="transaction")  # fmt: skip
+    assert lab["pool_mode"] == "transaction" and lab["workers_online"] == 1
+    with admin_console(lab) as console:
+        config = {row["key"]: row["value"] for row in show(console, "CONFIG")}
+    assert config["pool_mode"] == "transaction"
+    assert config["client_idle_timeout"] == "3"
+    # A client that never sent a query holds no server connection: only PgBouncer's
+    # client_idle_timeout can cut it.
+    with probe_connection(lab, autocommit=True, prepare_threshold=None) as conn:
+        elapsed = seconds_until_server_closes(conn, limit=13)
+    assert 2.9 <= elapsed <= 4.0

@@ -477,3 +477,42 @@ def test_working_transaction_deaths_are_told_apart():
     findings = by_title(diagnose(aged))
     assert "No in-transaction timeout within the test duration" in findings
     assert "not on idleness" in findings["A transaction doing work was cut too"]
+
+
+def test_notification_that_could_not_arrive_yet_is_not_called_dropped():
+    tasks = [
+        task(6, probe_result(6, died_after=2.3)),
+        task(
+            7,
+            probe_result(
+                7,
+                died_after=2.3,
+                notifications_sent=1,
+                notifications_received=0,
+                notify_interval_seconds=2,
+            ),
+        ),
+    ]
+    findings = by_title(diagnose(tasks))
+    assert "Notifications are dropped" not in findings
+    assert "Notification delivery: inconclusive" in findings
+
+    tasks[1] = task(
+        7,
+        probe_result(
+            7,
+            died_after=3.33,
+            notifications_sent=1,
+            notifications_received=0,
+            notify_interval_seconds=2,
+        ),
+    )
+    findings = by_title(diagnose(tasks))
+    assert "1 of them sent well before" in findings["Notifications are dropped"]
+
+
+def test_summary_of_listen_without_sender_shows_no_sent_count():
+    text = "\n".join(
+        summary_lines([task(6, probe_result(6, died_after=3.1, notifications_received=0))])
+    )
+    assert "    Notifications: 0 received" in text

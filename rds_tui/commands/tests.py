@@ -445,8 +445,9 @@ def _run_document(run: Any, client: Any, snapshots: Any) -> dict[str, Any]:
 class StatusPrinter:
     """Turns monitor events into the guide's text output."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, run_id: str = "RUN") -> None:
         self.interval = interval
+        self.run_id = run_id
         self.results_shown: set[str] = set()
 
     def header(self) -> None:
@@ -478,7 +479,7 @@ class StatusPrinter:
         elif task is not None and task.error_description:
             lines.append(f"    Error: {task.error_description}")
         if task is not None and task.result is not None:
-            lines.append(f"    Result: {_result_text(task.result)}")
+            lines.append(f"    Result: {_result_text(task.result, self.run_id)}")
         return lines
 
 
@@ -497,12 +498,12 @@ def _progress_text(snapshot: Any) -> str:
     return "; ".join(parts)
 
 
-def _result_text(result: Any) -> str:
+def _result_text(result: Any, run_id: str) -> str:
     """The result as the original printed it (a Python dict), minus the long timeline."""
     if isinstance(result, dict) and isinstance(result.get("events"), list):
         events = result["events"]
         result = {k: v for k, v in result.items() if k != "events"}
-        result["events"] = f"<{len(events)} events: rds-tui report RUN>"
+        result["events"] = f"<{len(events)} events: rds-tui report {run_id}>"
     return str(result)
 
 
@@ -514,7 +515,7 @@ async def _monitor(session: _Session, client: Any, run: Any, interval: float) ->
 
     store = RunStore()
     monitor = RunMonitor(client, run, interval=interval)
-    printer = StatusPrinter(interval)
+    printer = StatusPrinter(interval, run.id)
     as_json = session.as_json
     if not as_json:
         printer.header()

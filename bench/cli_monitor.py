@@ -1,0 +1,98 @@
+"""Requests per status check and TCP connections per monitoring session.
+
+Targets: 1 request per poll for a run of 50 tasks, and 1 TCP connection for a whole
+monitoring session. Runs the real PulpClient + RunMonitor over real HTTP through a
+counting TCP forwarder, against a keep-alive fake Pulp (tests/client/fakepulp.py)
+serving 50 tasks by default, or against a real server:
+
+    .venv/bin/python bench/cli_monitor.py
+    .venv/bin/python bench/cli_monitor.py --api-root http://127.0.0.1:PORT --user admin \\
+        --password ... --tests 7 --duration 3      # e.g. a lab from `rds-tui lab up --detach`
+
+Against pulpcore-api directly the connection count is one per request: its gunicorn sync
+workers close every connection after the response. Behind a keep-alive reverse proxy (as
+in production) the client keeps one connection.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from client.fakepulp import FakePulp  # noqa: E402
+from client.tcpproxy import TcpProxy  # noqa: E402
+
+from rds_tui.api import PulpClient  # noqa: E402
+from rds_tui.catalog import TEST_NAMES  # noqa: E402
+from rds_tui.monitor import Polled, RunMonitor  # noqa: E402
+
+
+async def measure(api_root: str, auth: tuple[str, str], tests: list[str], duration: int | None,
+                  interval: float) -> dict:
+    async with PulpClient(api_root, auth=auth) as client:
+        response = await client.dispatch(tests, duration_minutes=duration)
+        dispatch_requests = client.requests_sent
+        monitor = RunMonitor(client, response, interval=interval)
+        polls = 0
+
+        def on_event(event):
+            nonlocal polls
+            if isinstance(event, Polled):
+                polls += 1
+
+        started = time.perf_counter()
+        await monitor.run(on_event)
+        elapsed = time.perf_counter() - started
+        return {
+            "tasks": len(response.tasks),
+            "polls": polls,
+            "poll_requests": client.requests_sent - dispatch_requests,
+            "seconds": elapsed,
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--api-root")
+    parser.add_argument("--user", default="admin")
+    parser.add_argument("--password", default="password")
+    parser.add_argument("--tests", type=int, default=50, help="number of tasks to dispatch")
+    parser.add_argument("--duration", type=int, default=None, help="minutes (real servers)")
+    parser.add_argument("--poll-interval", type=float, default=0.2)
+    options = parser.parse_args()
+
+    fake = None
+    if options.api_root:
+        upstream = urlsplit(options.api_root)
+        tests = [TEST_NAMES[i % len(TEST_NAMES)] for i in range(options.tests)]
+        where = options.api_root
+    else:
+        fake = FakePulp(users={options.user: options.password}, polls_to_finish=10).start()
+        upstream = urlsplit(fake.url)
+        tests = [f"test_{i}" for i in range(options.tests)]
+        where = "fake keep-alive Pulp"
+    proxy = TcpProxy(upstream.hostname, upstream.port).start()
+    try:
+        figures = asyncio.run(measure(proxy.url, (options.user, options.password), tests,
+                                      options.duration, options.poll_interval))
+    finally:
+        proxy.stop()
+        if fake is not None:
+            fake.stop()
+    print(f"monitoring {figures['tasks']} tasks on {where}, poll every {options.poll_interval} s:")
+    print(f"  status checks: {figures['polls']}, task requests: {figures['poll_requests']} "
+          f"-> {figures['poll_requests'] / max(figures['polls'], 1):.2f} request(s) per check "
+          "(target 1)")
+    print(f"  TCP connections for the whole session (dispatch + monitoring): "
+          f"{proxy.connections_accepted} (target 1)")
+    print(f"  session length: {figures['seconds']:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -304,8 +304,10 @@ class PulpClient:
                 context = ssl.create_default_context()
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
+            elif isinstance(verify, str):
+                context = ssl.create_default_context(cafile=verify)
             else:
-                context = httpx.create_ssl_context(verify=verify)
+                context = httpx.create_ssl_context()
             if self.cert:
                 context.load_cert_chain(self.cert, self.key)
         except (OSError, ssl.SSLError) as exc:
@@ -361,11 +363,10 @@ class PulpClient:
         except httpx.TransportError as exc:
             ssl_error = _find_ssl_error(exc)
             if ssl_error is not None:
-                reason = (
-                    getattr(ssl_error, "verify_message", None)
-                    or getattr(ssl_error, "reason", None)
-                    or str(ssl_error)
-                )
+                if isinstance(ssl_error, ssl.SSLCertVerificationError):
+                    reason = f"certificate verify failed ({ssl_error.verify_message})"
+                else:
+                    reason = getattr(ssl_error, "reason", None) or str(ssl_error)
                 raise TlsError(
                     f"TLS handshake with {self.base_url} failed: {reason}. If the server uses a "
                     "private CA, pass --ca-bundle /path/to/ca.pem; --no-verify-ssl disables "

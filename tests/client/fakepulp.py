@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import threading
 import uuid
 from email.utils import formatdate
@@ -71,6 +72,7 @@ class FakePulp:
         polls_to_finish: int = 2,
         final_state: str = "completed",
         result: dict | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.users = users if users is not None else {"admin": "password"}
         self.enabled = enabled
@@ -78,6 +80,8 @@ class FakePulp:
         self.polls_to_finish = polls_to_finish
         self.final_state = final_state
         self.result = result if result is not None else ORIGINAL_RESULT
+        # With TLS, a verified client certificate authenticates as "admin" (mTLS).
+        self.tls = tls
         self.tasks: dict[str, dict] = {}  # id -> {"polls": n, "name": test, "cid": ...}
         self.requests: list[tuple[str, str, dict]] = []  # method, path, query
         self.headers_seen: list[dict[str, str]] = []
@@ -90,7 +94,8 @@ class FakePulp:
     @property
     def url(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     @property
     def port(self) -> int:
@@ -105,6 +110,8 @@ class FakePulp:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
@@ -184,6 +191,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _user(self) -> str | None | bool:
         """The authenticated user, None when anonymous, False for wrong credentials."""
         header = self.headers.get("Authorization", "")
+        connection = self.connection
+        if not header and isinstance(connection, ssl.SSLSocket) and connection.getpeercert():
+            return "admin"
         if not header.startswith("Basic "):
             return None
         user, _, password = base64.b64decode(header[6:]).decode().partition(":")

@@ -189,7 +189,10 @@ class RunStore:
 
     def _write(self, run: Run) -> None:
         document = without_secrets(run.model_dump(mode="json"))
-        data = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        # Compact: the stored task JSON (with its events timeline) dominates the size, and
+        # listing the history parses every file; `rds-tui report RUN --format json` is the
+        # readable form.
+        data = json.dumps(document, separators=(",", ":"), ensure_ascii=False) + "\n"
         atomic_write_bytes(self._path(run.id), data.encode("utf-8"))
 
     def create(self, run: Run) -> Run:

@@ -227,6 +227,24 @@ def _read_password(name: str) -> str:
     return password
 
 
+def _test_names(requested: list[str] | None) -> list[str] | None:
+    """Full test names for what the user typed (a name, a number, a unique prefix)."""
+    if not requested:
+        return None
+    from rds_tui import catalog
+
+    names = []
+    for text in requested:
+        name = catalog.resolve_name(text)
+        if name is None:
+            raise UsageError(
+                f"-t {text}: not a test; use a name, its number or a unique prefix of: "
+                + ", ".join(catalog.TEST_NAMES)
+            )
+        names.append(name)
+    return names
+
+
 def add_command(args: argparse.Namespace) -> int:
     from rds_tui.profiles import make_profile
 
@@ -252,7 +270,7 @@ def add_command(args: argparse.Namespace) -> int:
         "verify_ssl": False if args.profile_no_verify else args.ca_bundle,
         "poll_interval": args.poll_interval,
         "expected_cutoff_seconds": args.expected_cutoff,
-        "default_tests": args.default_tests,
+        "default_tests": _test_names(args.default_tests),
         "default_duration": args.duration,
     }
     fields = {key: value for key, value in fields.items() if value is not None}

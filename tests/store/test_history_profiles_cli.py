@@ -192,6 +192,7 @@ def test_profiles_add_show_list_remove(capsys, monkeypatch):
 
     code, out, _ = run_cli(capsys, "profiles", "show", "prod")
     assert "https://pulp.example.com" in out and "default_duration" in out
+    assert ProfileStore().get("prod").default_tests == ["test_6_listen_notify"]
     assert "environment variable PROD_PW (NOT set)" in out
 
     code, out, _ = run_cli(capsys, "profiles", "list")
@@ -240,6 +241,8 @@ def test_profiles_add_validation_names_the_field(capsys):
     assert "api_root" in err and "api_prefix" in err and "Traceback" not in err
     code, _, err = run_cli(capsys, "profiles", "add", "bad")
     assert code == EXIT_USAGE and "--api-root URL is required" in err
+    code, _, err = run_cli(capsys, "profiles", "add", "bad", "--api-root", "https://h", "-t", "9")
+    assert code == EXIT_USAGE and "-t 9: not a test" in err
     assert not ProfileStore().path.exists()
 
 

@@ -616,8 +616,9 @@ class PulpClient:
     async def status(self) -> dict[str, Any]:
         """GET Pulp's status (versions, online workers)."""
         what = "reading the server status"
-        response = await self._request("GET", f"{self.api_v3_path}status/", what=what)
+        path = f"{self.api_prefix}api/v3/status/"  # outside any domain, also with domains
+        response = await self._request("GET", path, what=what)
         body = self._raise_for_status(response, what=what)
         if not isinstance(body, dict) or "versions" not in body:
-            raise self._not_pulp(response, what, self.absolute_url(f"{self.api_v3_path}status/"))
+            raise self._not_pulp(response, what, self.absolute_url(path))
         return body

@@ -289,12 +289,18 @@ class _Session:
 
     def __init__(self) -> None:
         self.run: Any = None
+        self.correlation_id: str | None = None  # set before a dispatch is sent
         self.as_json = False
         self.json_document: dict[str, Any] | None = None
 
     def report_interrupt(self) -> None:
         if self.run is None:
             err("\nInterrupted.")
+            if self.correlation_id:
+                err(
+                    f"If the server accepted the dispatch, its tasks have logging_cid "
+                    f"{self.correlation_id} (GET .../api/v3/tasks/?logging_cid=...)."
+                )
             return
         if self.as_json and self.json_document is not None:
             self.json_document["monitoring"] = "interrupted"
@@ -325,9 +331,9 @@ async def _dispatch_and_monitor(
         out("Tests to run:")
         for name in tests:
             builtin = catalog.get(name)
-            out(f"  - {name}: {builtin.description if builtin else ''}".rstrip(": "))
+            out(f"  - {name}: {builtin.description}" if builtin else f"  - {name}")
         out()
-    correlation_id = uuid.uuid4().hex
+    correlation_id = session.correlation_id = uuid.uuid4().hex
     options: dict[str, Any] = {
         "run_sequentially": bool(args.sequential),
         "duration_minutes": duration,

@@ -81,8 +81,13 @@ class Observation:
 
     @property
     def precise(self) -> bool:
-        """True when the plugin timed the death itself (not estimated from minutes)."""
-        return self.result is not None and self.result.seconds_to_disconnect is not None
+        """True when the death was timed as it happened: not estimated from the original
+        endpoint's minutes, nor found only by the final check at the end."""
+        return (
+            self.result is not None
+            and self.result.seconds_to_disconnect is not None
+            and self.result.detected_by != "final-check"
+        )
 
     @property
     def seconds_to_disconnect(self) -> float | None:
@@ -381,16 +386,19 @@ class _Diagnoser:
         survivors = [o for o in idle if o.died is False and o.survived_seconds is not None]
         self.longest_survival = max((o.survived_seconds for o in survivors), default=None)
         if deaths:
+            timed = [o for o in deaths if o.precise]
+            self.approximate = not timed
+            # Deaths timed as they happened give the cutoff; without any, each value only
+            # bounds the death from above, and the tightest bound is the smallest.
+            deaths = timed or deaths
             values = [o.idle_seconds for o in deaths]
-            self.approximate = not all(o.precise for o in deaths)
-            # Without precise timing each value only bounds the death from above: the
-            # tightest bound is the smallest.
             cutoff = min(values) if self.approximate else statistics.median(values)
             self.diagnosis.estimated_idle_cutoff_seconds = cutoff
             spread = f", spread {max(values) - min(values):.2f} s" if len(values) > 1 else ""
             how = (
-                " These results (the original endpoint's) only say the connection was dead "
-                "when the test ended, so this is an upper bound, not the cutoff itself."
+                " These results only show the connection was dead when it was next used "
+                "(the original endpoint's results, or a final check), so this is an upper "
+                "bound, not the cutoff itself."
                 if self.approximate
                 else ""
             )
@@ -500,7 +508,8 @@ class _Diagnoser:
             else:
                 relation = "an in-transaction limit"
             self.add(
-                f"An idle open transaction is cut after ~{format_seconds(seconds)}",
+                f"An idle open transaction is cut "
+                f"{'after ~' if observation.precise else 'within '}{format_seconds(seconds)}",
                 f"test 3 died after {format_seconds(seconds)} idle inside its transaction, "
                 f"{relation}{_server_said(observation.result)}.{setting}",
                 "warning",
@@ -853,7 +862,7 @@ def _row(run: Run | None, task: dict[str, Any]) -> dict[str, Any]:
         "status": result.status,
         "connection_alive": result.connection_alive,
         "disconnected": observation.died,
-        "seconds_to_disconnect": observation.seconds_to_disconnect,
+        "seconds_to_disconnect": result.seconds_to_disconnect,
         "idle_seconds_before_disconnect": result.idle_seconds_before_disconnect,
         "detected_by": result.detected_by,
         "sqlstate": result.sqlstate,
@@ -907,6 +916,12 @@ def to_json(run: Run | None, tasks: list[dict[str, Any]] | None = None) -> str:
     return json.dumps(without_secrets(document), indent=2, ensure_ascii=False, default=str) + "\n"
 
 
+def _died_after(observation: Observation) -> str:
+    """When it died; '≤' marks an upper bound (found dead later, not seen dying)."""
+    text = format_seconds(observation.seconds_to_disconnect)
+    return text if observation.precise else f"≤ {text}"
+
+
 def _cell(value: Any) -> str:
     if value is None or value == "":
         return "–"
@@ -956,7 +971,7 @@ def to_markdown(run: Run | None, tasks: list[dict[str, Any]] | None = None) -> s
                     observation.test_name,
                     observation.task_state,
                     connection,
-                    format_seconds(observation.seconds_to_disconnect) if died else None,
+                    _died_after(observation) if died else None,
                     format_seconds(result.idle_seconds_before_disconnect)
                     if died and result.idle_seconds_before_disconnect is not None
                     else None,

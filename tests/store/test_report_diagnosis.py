@@ -516,3 +516,21 @@ def test_summary_of_listen_without_sender_shows_no_sent_count():
         summary_lines([task(6, probe_result(6, died_after=3.1, notifications_received=0))])
     )
     assert "    Notifications: 0 received" in text
+
+
+def test_final_check_deaths_are_upper_bounds_and_timed_deaths_win():
+    late = probe_result(1, died_after=12.0, idle=11.9, detected_by="final-check")
+    tasks = [task(1, late), task(6, probe_result(6, died_after=5.1, idle=5.0))]
+    assert diagnose(tasks).estimated_idle_cutoff_seconds == pytest.approx(5.0)
+    assert "| test_1_idle_connection | completed | DIED | ≤ 12.00 s |" in to_markdown(None, tasks)
+
+    diagnosis = diagnose([task(1, late)])
+    assert diagnosis.estimated_idle_cutoff_seconds == pytest.approx(11.9)
+    assert "at most 11.90 s" in diagnosis.recommendation
+
+
+def test_original_results_in_exports_keep_their_own_fields():
+    rows = list(csv.DictReader(io.StringIO(to_csv(None, ORIGINAL))))
+    assert rows[0]["duration_minutes"] == "50.02"
+    assert rows[0]["seconds_to_disconnect"] == ""  # not invented from the duration
+    assert "| DIED | ≤ 3001 s (50 min 01 s) |" in to_markdown(None, ORIGINAL)

@@ -13,6 +13,19 @@ ENDPOINT = "/api/pulp/rds-connection-tests/"
 TASKS = "/pulp/api/v3/tasks/"
 TASK_NAME_PREFIX = "pulp_rds_tests.app.tasks."
 FINAL_STATES = {"completed", "failed", "canceled", "skipped"}
+# A lab with the production time unit (60 s) and long timeouts: nothing dies by itself
+# during a test, and responses read exactly as the guide shows them.
+PRODUCTION_SCALE_LAB = {
+    "workers": 8,
+    "extra_settings": {"RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS": 60},
+}
+# Shared with tests/lab/ (same options: the same lab).
+TRANSACTION_MODE_LAB = {
+    "workers": 1,
+    "idle_timeout": 3,
+    "idle_in_transaction_timeout": 2,
+    "pool_mode": "transaction",
+}
 ALL_TESTS = [
     "test_1_idle_connection",
     "test_2_active_heartbeat",

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from .labpulp import ALL_TESTS
+from .labpulp import ALL_TESTS, PRODUCTION_SCALE_LAB
 
 pytestmark = pytest.mark.lab
 
@@ -48,7 +48,7 @@ UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 def guide_pulp(lab_factory, tmp_path_factory):
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
-    lab = lab_factory(workers=1, extra_settings={"RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS": 60})
+    lab = lab_factory(**PRODUCTION_SCALE_LAB)
     curl_home = tmp_path_factory.mktemp("curl")
     rc = curl_home / ".curlrc"
     rc.write_text(f'user = "{lab["username"]}:{lab["password"]}"\nsilent\n')
@@ -94,7 +94,7 @@ def test_get_lists_the_tests_as_the_guide_shows(guide_pulp):
 
 def test_dispatch_single_then_check_its_status_as_the_guide_shows(guide_pulp, pulp_factory):
     # The factory cancels the dispatched (50-minute) tasks when the test ends.
-    pulp_factory(workers=1, extra_settings={"RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS": 60})
+    pulp_factory(**PRODUCTION_SCALE_LAB)
     body = run_guide_command(guide_pulp, GUIDE_DISPATCH_SINGLE)
     assert body["message"] == "Dispatched 1 test(s)"
     assert body["run_sequentially"] is False
@@ -112,7 +112,7 @@ def test_dispatch_single_then_check_its_status_as_the_guide_shows(guide_pulp, pu
 
 
 def test_dispatch_multiple_as_the_guide_shows(guide_pulp, pulp_factory):
-    pulp_factory(workers=1, extra_settings={"RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS": 60})
+    pulp_factory(**PRODUCTION_SCALE_LAB)
     body = run_guide_command(guide_pulp, GUIDE_DISPATCH_MULTIPLE)
     assert body["message"] == "Dispatched 3 test(s)"
     assert [t["test_name"] for t in body["tasks"]] == [

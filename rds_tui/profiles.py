@@ -243,6 +243,20 @@ class ProfileStore:
                 raise ProfileFileError(_format_validation_error(exc, where)) from None
         return document, profiles
 
+    def permission_warning(self) -> str | None:
+        """A warning when the file holds a password but others may read it (edited or
+        copied by hand: rds-tui itself always writes it 0600)."""
+        try:
+            mode = self.path.stat().st_mode & 0o777
+        except OSError:
+            return None
+        if not mode & 0o077 or not any(p.password is not None for p in self.list()):
+            return None
+        return (
+            f"{self.path} holds a password and is readable by others (mode {mode:o}); "
+            f"fix with: chmod 600 {self.path}"
+        )
+
     def list(self) -> list[Profile]:
         return sorted(self._load()[1].values(), key=lambda profile: profile.name)
 

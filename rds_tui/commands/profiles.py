@@ -149,7 +149,11 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _store() -> Any:
     from rds_tui.profiles import ProfileStore
 
-    return ProfileStore()
+    store = ProfileStore()
+    warning = _calling(store.permission_warning)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return store
 
 
 def _calling(action):

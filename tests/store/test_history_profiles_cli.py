@@ -16,7 +16,7 @@ import pytest
 from rds_tui.api import PulpClient
 from rds_tui.cli import EXIT_OK, EXIT_USAGE, main
 from rds_tui.commands.history import refresh_run
-from rds_tui.profiles import ProfileStore
+from rds_tui.profiles import Profile, ProfileStore
 from rds_tui.runs import Run, RunStore
 
 from .test_report_diagnosis import session_mode_matrix
@@ -279,3 +279,15 @@ def test_import_pulp_cli(capsys, tmp_path):
         capsys, "profiles", "import-pulp-cli", "--file", str(tmp_path / "missing.toml")
     )
     assert code == EXIT_USAGE and "no pulp-cli configuration found" in err
+
+
+def test_readable_file_with_a_password_is_warned_about(capsys):
+    store = ProfileStore()
+    store.upsert(Profile(name="lab", api_root="http://127.0.0.1:1", username="a", password=SECRET))
+    code, _, err = run_cli(capsys, "profiles", "list")
+    assert code == EXIT_OK and err == ""
+    os.chmod(store.path, 0o644)
+    code, _, err = run_cli(capsys, "profiles", "list")
+    assert code == EXIT_OK
+    assert "readable by others (mode 644)" in err and f"chmod 600 {store.path}" in err
+    assert SECRET not in err

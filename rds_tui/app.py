@@ -1,0 +1,157 @@
+"""The Textual dashboard: `rds-tui` with no subcommand.
+
+The App holds what every screen shares (the profile and run stores, how to build a
+PulpClient for a profile, the clock, read-only mode, the bell switch) and starts on
+the Instances screen, or on the test picker with `--profile NAME`. Screens talk to
+the client core (profiles, runs, api, monitor, report), never to HTTP themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from rds_tui.commands_palette import DashboardCommands
+from rds_tui.widgets.clock import Clock
+
+if TYPE_CHECKING:
+    from rds_tui.api import PulpClient
+    from rds_tui.profiles import Profile, ProfileStore
+    from rds_tui.runs import RunStore
+
+# The dashboard polls less often than pulp-cli: timers tick locally in between.
+DEFAULT_POLL_INTERVAL = 10.0
+
+
+def default_client_factory(profile: Profile) -> PulpClient:
+    from rds_tui.api import PulpClient
+
+    return PulpClient.from_profile(profile)
+
+
+class RdsTuiApp(App[int]):
+    """Launch, watch and read RDS Proxy connection probes in a Pulp deployment."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "rds-tui"
+    COMMANDS = App.COMMANDS | {DashboardCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("h", "history", "History", tooltip="Show past and unfinished runs"),
+        Binding("b", "toggle_bell", "Bell", show=False, tooltip="Toggle the terminal bell"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        profile_name: str | None = None,
+        read_only: bool = False,
+        profile_store: ProfileStore | None = None,
+        run_store: RunStore | None = None,
+        client_factory: Callable[[Profile], Any] | None = None,
+        clock: Clock | None = None,
+        bell: bool = False,
+        default_poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ) -> None:
+        super().__init__()
+        self.start_profile = profile_name
+        self.read_only = read_only
+        self._profile_store = profile_store
+        self._run_store = run_store
+        self.client_factory = client_factory or default_client_factory
+        self.clock = clock or Clock()
+        self.bell_enabled = bell
+        self.default_poll_interval = default_poll_interval
+        if read_only:
+            self.sub_title = "read-only: watching and history"
+
+    # Shared services (created on first use so that a broken file shows in a screen) --
+
+    @property
+    def profiles(self) -> ProfileStore:
+        if self._profile_store is None:
+            from rds_tui.profiles import ProfileStore
+
+            self._profile_store = ProfileStore()
+        return self._profile_store
+
+    @property
+    def runs(self) -> RunStore:
+        if self._run_store is None:
+            from rds_tui.runs import RunStore
+
+            self._run_store = RunStore()
+        return self._run_store
+
+    def poll_interval_for(self, profile: Profile | None) -> float:
+        if profile is not None and profile.poll_interval:
+            return float(profile.poll_interval)
+        return self.default_poll_interval
+
+    # Start-up ------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from rds_tui.screens.instances import InstancesScreen
+
+        self.push_screen(InstancesScreen())
+        if self.start_profile:
+            self._open_start_profile(self.start_profile)
+        self._announce_unfinished_runs()
+
+    def _open_start_profile(self, name: str) -> None:
+        from rds_tui.profiles import ProfileError
+
+        try:
+            profile = self.profiles.get(name)
+        except ProfileError as exc:
+            self.notify(str(exc), title="Profile", severity="error", timeout=15)
+            return
+        if self.read_only:
+            self.action_history()
+        else:
+            from rds_tui.screens.picker import PickerScreen
+
+            self.push_screen(PickerScreen(profile))
+
+    def _announce_unfinished_runs(self) -> None:
+        try:
+            unfinished = self.runs.unfinished()
+        except (OSError, ValueError) as exc:  # a broken history must not stop the dashboard
+            self.notify(f"Run history unreadable: {exc}", severity="error", timeout=15)
+            return
+        if unfinished:
+            newest = unfinished[0]
+            self.notify(
+                f"{len(unfinished)} unfinished run(s), newest {newest.id}. "
+                "Press h (History) and Enter to re-attach.",
+                title="Unfinished runs",
+                timeout=12,
+            )
+
+    # Actions -------------------------------------------------------------------------
+
+    def action_history(self) -> None:
+        from rds_tui.screens.history import HistoryScreen
+
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen())
+
+    def action_toggle_bell(self) -> None:
+        self.bell_enabled = not self.bell_enabled
+        self.notify(f"Terminal bell {'on' if self.bell_enabled else 'off'}")
+
+    def alert(self, message: str, *, title: str = "", severity: str = "information") -> None:
+        """A notification for an event worth looking up for; rings the bell if enabled."""
+        self.notify(message, title=title, severity=severity, timeout=10)  # type: ignore[arg-type]
+        if self.bell_enabled:
+            self.bell()
+
+
+def run_dashboard(profile_name: str | None = None, read_only: bool = False) -> int:
+    """Run the dashboard in the terminal; returns the process exit code."""
+    app = RdsTuiApp(profile_name=profile_name, read_only=read_only)
+    result = app.run()
+    return result if isinstance(result, int) else 0

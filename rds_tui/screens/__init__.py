@@ -1,0 +1,1 @@
+"""Dashboard screens, one per module. Screens never speak HTTP: they call the client core."""

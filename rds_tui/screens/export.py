@@ -1,0 +1,98 @@
+"""Export a run's report to a file: Markdown (for the ticket), CSV or JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+
+from rds_tui.filestore import atomic_write_bytes
+from rds_tui.runs import Run
+
+FORMATS = {"md": "Markdown", "csv": "CSV", "json": "JSON"}
+
+
+def render_report(run: Run, tasks: list[dict[str, Any]], fmt: str) -> str:
+    from rds_tui import report
+
+    renderers = {"md": report.to_markdown, "csv": report.to_csv, "json": report.to_json}
+    return renderers[fmt](run, tasks or None)
+
+
+def write_report(run: Run, tasks: list[dict[str, Any]], fmt: str, path: Path) -> Path:
+    """Write the report atomically (no half-written file); returns the absolute path."""
+    path = path.expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(21, "that is a directory; add a file name", str(path))
+    if not path.parent.is_dir():
+        raise FileNotFoundError(2, "the directory does not exist", str(path.parent))
+    atomic_write_bytes(path, render_report(run, tasks, fmt).encode("utf-8"), mode=0o644)
+    return path.resolve()
+
+
+class ExportScreen(ModalScreen[Path | None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "export", "Export"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, run: Run, tasks: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.run_record = run
+        self.tasks = tasks
+        self.fmt = "md"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Static(f"Export run {self.run_record.id}", classes="dialog-title")
+            with RadioSet(id="export-format"):
+                for key, label in FORMATS.items():
+                    yield RadioButton(f"{label} (.{key})", value=key == "md", id=f"fmt-{key}")
+            yield Label("File")
+            yield Input(self._default_name("md"), id="export-path")
+            yield Static("", id="export-error", classes="error-message")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Export (ctrl+s)", variant="primary", id="export")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def _default_name(self, fmt: str) -> str:
+        return str(Path.cwd() / f"rds-run-{self.run_record.id}.{fmt}")
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        new = (event.pressed.id or "fmt-md").removeprefix("fmt-")
+        path_input = self.query_one("#export-path", Input)
+        if path_input.value == self._default_name(self.fmt):
+            path_input.value = self._default_name(new)
+        self.fmt = new
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "export":
+            self.action_export()
+        else:
+            self.action_cancel()
+
+    def on_input_submitted(self) -> None:
+        self.action_export()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_export(self) -> None:
+        from rds_tui.screens.errors import describe_error
+
+        raw = self.query_one("#export-path", Input).value.strip()
+        if not raw:
+            self.query_one("#export-error", Static).update("Give a file name.")
+            return
+        try:
+            written = write_report(self.run_record, self.tasks, self.fmt, Path(raw))
+        except OSError as exc:
+            self.query_one("#export-error", Static).update(f"Not written: {describe_error(exc)}")
+            return
+        self.app.notify(f"Wrote {FORMATS[self.fmt]} report to {written}")
+        self.dismiss(written)

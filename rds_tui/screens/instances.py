@@ -1,0 +1,278 @@
+"""Instances: the saved profiles; add, edit, delete, import from pulp-cli, test a connection."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from rds_tui.profiles import Profile, ProfileError
+from rds_tui.screens.confirm import ConfirmScreen
+from rds_tui.screens.profile_form import ProfileFormScreen
+from rds_tui.widgets.check_list import CheckLine, CheckList
+
+if TYPE_CHECKING:
+    from rds_tui.app import RdsTuiApp
+
+EMPTY_HINT = (
+    "No instances yet. Press a to add one (a Pulp server URL and how to log in), "
+    "or i to import pulp-cli's profiles. `rds-tui lab up` adds the local lab as 'lab'."
+)
+
+
+async def run_connection_checks(client_factory, profile: Profile) -> list[CheckLine]:
+    """Ask the server what an operator needs to know before dispatching.
+
+    Each check needs the one before it; a failed check leaves the rest unchecked.
+    """
+    from rds_tui.api import ApiError, AuthenticationFailed, PluginNotInstalled
+
+    lines: list[CheckLine] = []
+
+    def remaining(*labels: str) -> list[CheckLine]:
+        return lines + [CheckLine(label, None, "not checked") for label in labels]
+
+    try:
+        async with client_factory(profile) as client:
+            try:
+                status = await client.status()
+            except ApiError as exc:
+                lines.append(CheckLine("Reachable", False, str(exc)))
+                return remaining(
+                    "Authenticated", "Plugin installed", "Tests enabled", "Workers online"
+                )
+            versions = {
+                item.get("component"): item.get("version")
+                for item in status.get("versions", [])
+                if isinstance(item, dict)
+            }
+            core = versions.get("core")
+            lines.append(CheckLine("Reachable", True, f"pulpcore {core}" if core else ""))
+            try:
+                # Listing tasks needs a login; a fresh correlation id matches nothing.
+                await client.tasks_by_correlation_id(client.correlation_id)
+            except AuthenticationFailed as exc:
+                lines.append(CheckLine("Authenticated", False, str(exc)))
+                return remaining("Plugin installed", "Tests enabled", "Workers online")
+            except ApiError as exc:
+                lines.append(CheckLine("Authenticated", None, str(exc)))
+            else:
+                who = profile.username or ("certificate" if profile.cert else "anonymous")
+                lines.append(CheckLine("Authenticated", True, who))
+            try:
+                catalog = await client.catalog()
+            except PluginNotInstalled as exc:
+                lines.append(CheckLine("Plugin installed", False, str(exc)))
+                return remaining("Tests enabled", "Workers online")
+            except ApiError as exc:
+                lines.append(CheckLine("Plugin installed", False, str(exc)))
+                return remaining("Tests enabled", "Workers online")
+            version = (
+                f"pulp-rds-tests {catalog.plugin_version}"
+                if catalog.plugin_version
+                else ("original pulp-service endpoint")
+            )
+            lines.append(CheckLine("Plugin installed", True, version))
+            if catalog.enabled is None:
+                lines.append(CheckLine("Tests enabled", None, "the server does not say"))
+            elif catalog.enabled:
+                lines.append(CheckLine("Tests enabled", True))
+            else:
+                lines.append(
+                    CheckLine(
+                        "Tests enabled",
+                        False,
+                        "RDS_CONNECTION_TESTS_ENABLED is off; an administrator must turn it on",
+                    )
+                )
+            workers = status.get("online_workers")
+            count = len(workers) if isinstance(workers, list) else None
+            if count is None:
+                lines.append(CheckLine("Workers online", None, "not reported"))
+            else:
+                detail = f"{count} online; each test keeps one busy"
+                lines.append(CheckLine("Workers online", count > 0, detail))
+    except ApiError as exc:  # e.g. a certificate file that cannot be loaded
+        lines.append(CheckLine("Client set-up", False, str(exc)))
+    return lines
+
+
+class InstancesScreen(Screen):
+    """The first screen: which Pulp do we talk to?"""
+
+    app: RdsTuiApp
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "enter",
+            "pick",
+            "Pick tests",
+            priority=True,
+            tooltip="Choose tests to run on this instance",
+        ),
+        Binding("t", "test_connection", "Test connection"),
+        Binding("a", "add", "Add"),
+        Binding("e", "edit", "Edit"),
+        Binding("d", "delete", "Delete"),
+        Binding("i", "import_pulp_cli", "Import pulp-cli", show=False),
+        Binding("r", "reload", "Reload", show=False, tooltip="Re-read the profiles file"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.profiles: list[Profile] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        table: DataTable = DataTable(id="profiles-table", cursor_type="row", classes="panel")
+        table.border_title = "Instances"
+        yield table
+        yield Static("", id="profiles-message", classes="hint")
+        check = CheckList(
+            "Press t to test the highlighted instance.", id="connection-check", classes="panel"
+        )
+        check.border_title = "Connection check"
+        yield check
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Name", "Server", "Auth")
+        self.action_reload()
+
+    # Helpers ------------------------------------------------------------------------
+
+    @property
+    def selected(self) -> Profile | None:
+        table = self.query_one(DataTable)
+        if not self.profiles or table.cursor_row is None:
+            return None
+        return self.profiles[min(table.cursor_row, len(self.profiles) - 1)]
+
+    def _message(self, text: str, error: bool = False) -> None:
+        message = self.query_one("#profiles-message", Static)
+        message.update(text)
+        message.set_class(error, "error-message")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pick" and self.app.read_only:
+            return False
+        if action in ("pick", "edit", "delete", "test_connection") and not self.profiles:
+            return None  # shown, but greyed out
+        return True
+
+    # Actions ------------------------------------------------------------------------
+
+    def action_reload(self, select: str | None = None) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        try:
+            self.profiles = self.app.profiles.list()
+        except ProfileError as exc:
+            self.profiles = []
+            self._message(f"{exc}", error=True)
+            self.refresh_bindings()
+            return
+        for profile in self.profiles:
+            table.add_row(profile.name, profile.api_root, profile.auth_summary(), key=profile.name)
+        self._message("" if self.profiles else EMPTY_HINT)
+        if select is not None:
+            names = [profile.name for profile in self.profiles]
+            if select in names:
+                table.move_cursor(row=names.index(select))
+        self.refresh_bindings()
+
+    def action_add(self) -> None:
+        taken = {profile.name for profile in self.profiles}
+        self.app.push_screen(ProfileFormScreen(None, taken), self._saved(None))
+
+    def action_edit(self) -> None:
+        profile = self.selected
+        if profile is None:
+            return
+        taken = {p.name for p in self.profiles}
+        self.app.push_screen(ProfileFormScreen(profile, taken), self._saved(profile))
+
+    def _saved(self, original: Profile | None):
+        def save(profile: Profile | None) -> None:
+            if profile is None:
+                return
+            try:
+                self.app.profiles.upsert(profile)
+                if original is not None and original.name != profile.name:
+                    self.app.profiles.remove(original.name)
+            except (ProfileError, OSError) as exc:
+                self._message(f"Not saved: {exc}", error=True)
+                return
+            self.action_reload(select=profile.name)
+            self.notify(f"Saved instance {profile.name} to {self.app.profiles.path}")
+
+        return save
+
+    def action_delete(self) -> None:
+        profile = self.selected
+        if profile is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                self.app.profiles.remove(profile.name)
+            except (ProfileError, OSError) as exc:
+                self._message(f"Not deleted: {exc}", error=True)
+                return
+            self.action_reload()
+            self.notify(f"Deleted instance {profile.name}")
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Delete instance",
+                f"Delete the instance {profile.name!r} ({profile.api_root}) from "
+                f"{self.app.profiles.path}? Its run history is kept.",
+                yes_label="Delete",
+                danger=True,
+            ),
+            answered,
+        )
+
+    def action_import_pulp_cli(self) -> None:
+        try:
+            imported = self.app.profiles.import_pulp_cli()
+        except (ProfileError, OSError) as exc:
+            self._message(f"Import failed: {exc}", error=True)
+            return
+        names = ", ".join(profile.name for profile in imported) or "none"
+        self.action_reload()
+        self._message(f"Imported from pulp-cli: {names}")
+
+    def action_pick(self) -> None:
+        profile = self.selected
+        if profile is None:
+            return
+        from rds_tui.screens.picker import PickerScreen
+
+        self.app.push_screen(PickerScreen(profile))
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        if not self.app.read_only:
+            self.action_pick()
+
+    def action_test_connection(self) -> None:
+        profile = self.selected
+        if profile is None:
+            return
+        check = self.query_one(CheckList)
+        check.border_title = f"Connection check: {profile.name}"
+        check.show([CheckLine(f"Contacting {profile.api_root} ...", None)])
+        self._test_connection(profile)
+
+    @work(exclusive=True, group="connection-check")
+    async def _test_connection(self, profile: Profile) -> None:
+        lines = await run_connection_checks(self.app.client_factory, profile)
+        self.query_one(CheckList).show(lines)

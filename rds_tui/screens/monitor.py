@@ -1,0 +1,354 @@
+"""Monitor: the tasks of one run, live. The heart of the dashboard.
+
+Polling runs in a worker through rds_tui.monitor.RunMonitor (one request per poll
+for the whole run); timers tick locally every second in between. Finished tasks are
+written to the run history as they finish, so closing the app loses nothing and a
+re-attach (History, Enter) continues where this left off.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from rds_tui.models import Task
+from rds_tui.profiles import Profile, ProfileError
+from rds_tui.runs import Run
+from rds_tui.screens.confirm import ConfirmScreen
+from rds_tui.screens.errors import describe_error
+from rds_tui.widgets.run_header import RunHeader
+from rds_tui.widgets.task_table import TaskRow, TaskTable, build_row, short_label
+
+if TYPE_CHECKING:
+    from rds_tui.app import RdsTuiApp
+    from rds_tui.monitor import MonitorEvent, RunMonitor, TaskSnapshot
+
+PRODUCTION_CUTOFF_SECONDS = 2400.0
+DEFAULT_TIME_UNIT_SECONDS = 60.0
+DEFAULT_DURATION_MINUTES = 50
+
+
+def profile_for_run(app: RdsTuiApp, run: Run) -> tuple[Profile, str | None]:
+    """The run's profile; without one (deleted, or a headless run), an anonymous
+    profile for its server, with a warning to show."""
+    if run.profile:
+        try:
+            return app.profiles.get(run.profile), None
+        except ProfileError as exc:
+            warning = f"{exc}. Watching without credentials."
+    else:
+        warning = "This run has no profile; watching without credentials."
+    profile = Profile(
+        name=run.profile or "unsaved",
+        api_root=run.api_root,
+        api_prefix=run.api_prefix,
+        domain=getattr(run, "domain", "default"),
+    )
+    return profile, warning
+
+
+def run_timing(run: Run, profile: Profile | None) -> tuple[float, float]:
+    """(planned seconds per task, expected cutoff seconds) for a run."""
+    options = run.options or {}
+    unit = float(options.get("time_unit_seconds") or DEFAULT_TIME_UNIT_SECONDS)
+    minutes = float(options.get("duration_minutes") or DEFAULT_DURATION_MINUTES)
+    if profile is not None and profile.expected_cutoff_seconds:
+        cutoff = float(profile.expected_cutoff_seconds)
+    else:
+        cutoff = float(options.get("expected_cutoff_seconds") or PRODUCTION_CUTOFF_SECONDS)
+    return minutes * unit, cutoff
+
+
+def snapshots_from_history(run: Run) -> list[TaskSnapshot]:
+    """Snapshots for a run as stored (final tasks filled in from the history)."""
+    from rds_tui.monitor import snapshots_for
+
+    snapshots = snapshots_for(run.tasks)
+    for snapshot in snapshots:
+        stored = run.final.get(snapshot.task_href)
+        if stored is not None:
+            snapshot.task = Task.model_validate(stored)
+            result = snapshot.task.probe_result()
+            snapshot.connection_died = bool(result is not None and result.died)
+    return snapshots
+
+
+class MonitorScreen(Screen):
+    """One run's tasks with their timers, connection status and activity."""
+
+    app: RdsTuiApp
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "detail", "Detail", priority=True),
+        Binding("c", "cancel_task", "Cancel task"),
+        Binding("C", "cancel_run", "Cancel all", key_display="shift+c"),
+        Binding("p", "poll_now", "Poll now", show=False),
+        Binding("g", "diagnosis", "Diagnosis"),
+        Binding("x", "export", "Export"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, run: Run, profile: Profile | None = None) -> None:
+        super().__init__()
+        self.run_record = run
+        self.profile = profile
+        self.profile_warning: str | None = None
+        self.snapshots: list[TaskSnapshot] = []
+        self.death_details: dict[str, str] = {}
+        self.monitor: RunMonitor | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        name = self.profile.name if self.profile else (self.run_record.profile or "?")
+        yield RunHeader(name, self.run_record.api_root, self.run_record.id, id="run-header")
+        yield TaskTable(self.app.clock.monotonic, id="task-table")
+        yield Static("", id="task-summary", classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # Kept as attributes: workers may still report while the screen is torn down.
+        self.table = self.query_one(TaskTable)
+        self.header = self.query_one(RunHeader)
+        self.summary = self.query_one("#task-summary", Static)
+        if self.profile is None:
+            self.profile, self.profile_warning = profile_for_run(self.app, self.run_record)
+        self.planned, self.cutoff = run_timing(self.run_record, self.profile)
+        self.interval = self.app.poll_interval_for(self.profile)
+        self.sub_title = f"Run {self.run_record.id} on {self.profile.name}"
+        self.header.task_count = len(self.run_record.tasks)
+        self.header.interval = self.interval
+        self.snapshots = snapshots_from_history(self.run_record)
+        self._refresh_rows()
+        if self.profile_warning:
+            self.notify(self.profile_warning, severity="warning", timeout=10)
+        if self.run_record.finished:
+            self.header.finished = True
+        else:
+            self._watch()
+        self._tick()
+        self.set_interval(1.0, self._tick)
+
+    # Timers and rows -----------------------------------------------------------------
+
+    def _tick(self) -> None:
+        self.table.tick()
+        self.header.redraw(self.app.clock.monotonic())
+
+    def _refresh_rows(self) -> None:
+        clock = self.app.clock
+        skew = self.monitor.clock_skew_seconds if self.monitor is not None else None
+        wall, mono = clock.wall(), clock.monotonic()
+        rows = [
+            build_row(
+                snapshot,
+                planned=self.planned,
+                cutoff=self.cutoff,
+                wall_now=wall,
+                monotonic_now=mono,
+                skew_seconds=skew,
+                death_detail=self.death_details.get(snapshot.task_href),
+                previous=self.table.rows_by_key.get(snapshot.task_href),
+            )
+            for snapshot in self.snapshots
+        ]
+        self.table.set_rows(rows)
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        row = self.table.selected_row
+        counts: dict[str, int] = {}
+        for snapshot in self.snapshots:
+            counts[snapshot.state] = counts.get(snapshot.state, 0) + 1
+        states = ", ".join(f"{count} {state}" for state, count in counts.items())
+        dead = sum(1 for r in self.table.rows_by_key.values() if r.died)
+        line = f"{states}; {dead} connection(s) dead"
+        if row is not None:
+            line += "\n" + row.reason_line()
+        self.summary.update(line)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self._show_summary()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_detail()
+
+    # Polling ------------------------------------------------------------------------
+
+    @work(exclusive=True, group="monitor")
+    async def _watch(self) -> None:
+        from rds_tui.api import ApiError
+        from rds_tui.monitor import RunMonitor
+
+        self.header.watching = True
+        try:
+            async with self.app.client_factory(self.profile) as client:
+                # Tasks already final in the history are not polled again.
+                pending = self.run_record.model_copy(
+                    update={"tasks": self.run_record.pending_tasks()}
+                )
+                monitor = RunMonitor(client, pending, interval=self.interval)
+                live = {snapshot.task_href: snapshot for snapshot in monitor.snapshots}
+                self.snapshots = [live.get(s.task_href, s) for s in self.snapshots]
+                self.monitor = monitor
+                await monitor.run(self._on_event)
+        except ApiError as exc:
+            # Not transient (e.g. 401): polling stops; the message says what to fix.
+            self.header.poll_error = f"{exc} Polling stopped; press p to retry."
+            self.header.retry_in = None
+            self._tick()
+            self.app.alert(str(exc), title="Monitoring stopped", severity="error")
+
+    async def _on_event(self, event: MonitorEvent) -> None:
+        from rds_tui import monitor as m
+
+        clock = self.app.clock
+        if isinstance(event, m.Polled):
+            self.header.last_success_monotonic = clock.monotonic()
+            self.header.poll_error = None
+            self._refresh_rows()
+            self._tick()
+        elif isinstance(event, m.PollFailed):
+            self.header.poll_error = str(event.error)
+            self.header.retry_in = event.retry_in
+            self._tick()
+        elif isinstance(event, m.PollRecovered):
+            self.notify(f"Server answering again after {event.outage_seconds:.0f} s.")
+        elif isinstance(event, m.ConnectionDied):
+            self.death_details[event.snapshot.task_href] = event.detail
+            self.app.alert(
+                f"{short_label(event.snapshot.test_name)}: {event.detail}",
+                title="Connection died",
+                severity="warning",
+            )
+        elif isinstance(event, m.TaskFinished):
+            self._record(event.snapshot)
+            self.app.alert(
+                f"{short_label(event.snapshot.test_name)} ended: {event.snapshot.state}",
+                title="Task finished",
+            )
+        elif isinstance(event, m.AllFinished):
+            self.header.finished = True
+            self._refresh_rows()
+            self._tick()
+            self.app.alert(
+                "Every task of the run has finished. Press g for the diagnosis, x to export.",
+                title=f"Run {self.run_record.id} finished",
+            )
+
+    def _record(self, snapshot: TaskSnapshot) -> None:
+        if self.run_record.record_task(snapshot.as_dict()):
+            try:
+                self.app.runs.save(self.run_record)
+            except OSError as exc:
+                self.notify(
+                    f"Could not save the run history: {describe_error(exc)}",
+                    severity="error",
+                    timeout=20,
+                )
+
+    def action_poll_now(self) -> None:
+        if not self.run_record.finished:
+            self.header.poll_error = None
+            self._watch()
+
+    # Actions ------------------------------------------------------------------------
+
+    def snapshot_for(self, row: TaskRow | None) -> TaskSnapshot | None:
+        if row is None:
+            return None
+        return next((s for s in self.snapshots if s.task_href == row.key), None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("cancel_task", "cancel_run"):
+            if self.app.read_only:
+                return False
+            return None if self.run_record.finished else True
+        if action in ("diagnosis", "export"):
+            return True if self.run_record.final else None
+        return True
+
+    def action_detail(self) -> None:
+        snapshot = self.snapshot_for(self.table.selected_row)
+        if snapshot is None:
+            return
+        from rds_tui.screens.detail import DetailScreen
+
+        self.app.push_screen(
+            DetailScreen(snapshot.as_dict(), self.table.rows_by_key.get(snapshot.task_href))
+        )
+
+    def action_cancel_task(self) -> None:
+        snapshot = self.snapshot_for(self.table.selected_row)
+        if snapshot is None or self.app.read_only:
+            return
+        if snapshot.is_final:
+            self.notify(f"{short_label(snapshot.test_name)} already ended ({snapshot.state}).")
+            return
+        self._confirm_cancel([snapshot])
+
+    def action_cancel_run(self) -> None:
+        if self.app.read_only:
+            return
+        pending = [s for s in self.snapshots if not s.is_final]
+        if not pending:
+            self.notify("Every task of this run has already ended.")
+            return
+        self._confirm_cancel(pending)
+
+    def _confirm_cancel(self, snapshots: list[TaskSnapshot]) -> None:
+        names = "\n".join(f"  • {short_label(s.test_name)} ({s.state})" for s in snapshots)
+        message = (
+            f"Cancel {len(snapshots)} task(s) on {self.profile.name} "
+            f"({self.profile.api_root})?\n{names}\n\nA canceled probe closes its connection; "
+            "its result is lost."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._cancel([s.task_href for s in snapshots])
+
+        self.app.push_screen(
+            ConfirmScreen("Cancel tasks", message, "Cancel tasks", danger=True), answered
+        )
+
+    @work(group="cancel")
+    async def _cancel(self, hrefs: list[str]) -> None:
+        from rds_tui.api import ApiError, Conflict
+
+        problems = []
+        async with self.app.client_factory(self.profile) as client:
+            for href in hrefs:
+                try:
+                    await client.cancel(href)
+                except Conflict:
+                    continue  # it ended meanwhile: nothing to cancel
+                except ApiError as exc:
+                    problems.append(str(exc))
+        if problems:
+            self.notify("\n".join(problems), title="Cancel failed", severity="error", timeout=20)
+        else:
+            self.notify(f"Asked the server to cancel {len(hrefs)} task(s).")
+        self.action_poll_now()
+
+    def task_dicts(self) -> list[dict[str, Any]]:
+        return [snapshot.as_dict() for snapshot in self.snapshots if snapshot.task is not None]
+
+    def action_diagnosis(self) -> None:
+        from rds_tui.screens.diagnosis import DiagnosisScreen
+
+        self.app.push_screen(DiagnosisScreen(self.run_record, self.task_dicts()))
+
+    def action_export(self) -> None:
+        from rds_tui.screens.export import ExportScreen
+
+        self.app.push_screen(ExportScreen(self.run_record, self.task_dicts()))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,374 @@
+"""Test picker: choose tests, duration and options for one instance, confirm, dispatch.
+
+The catalog comes from the server (GET is open, no credentials needed); when the
+server cannot be asked, the built-in catalog is shown and marked offline, so an
+operator can still prepare a run. The confirmation names the instance and how many
+workers will be busy for how long: these are production systems.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    Checkbox,
+    Collapsible,
+    Footer,
+    Header,
+    Input,
+    Label,
+    SelectionList,
+    Static,
+    Switch,
+)
+from textual.widgets.selection_list import Selection
+
+from rds_tui.models import Catalog, TestInfo
+from rds_tui.profiles import Profile
+from rds_tui.screens.confirm import ConfirmScreen
+from rds_tui.widgets.timer_bar import format_clock
+
+if TYPE_CHECKING:
+    from rds_tui.app import RdsTuiApp
+
+DEFAULT_DURATION_MINUTES = 50
+DEFAULT_TIME_UNIT_SECONDS = 60.0
+PRODUCTION_CUTOFF_SECONDS = 2400.0
+
+
+def describe_test(info: TestInfo) -> Text:
+    """The side panel for the highlighted test: what it does, what to expect."""
+    text = Text()
+    text.append(f"{info.title or info.name}\n", "bold")
+    text.append(f"{info.name}\n\n", "dim")
+    if info.description:
+        text.append(f"{info.description}\n\n")
+    if info.tells_you:
+        text.append("Tells you: ", "bold")
+        text.append(f"{info.tells_you}\n\n")
+    if info.expected_outcome:
+        text.append("Expected: ", "bold")
+        text.append(f"{info.expected_outcome}\n\n")
+    if info.pinned_by_rds_proxy is not None:
+        pinned = "yes" if info.pinned_by_rds_proxy else "no"
+        text.append("Pinned by RDS Proxy: ", "bold")
+        text.append(pinned)
+    return text
+
+
+def workload_sentence(instance: str, count: int, duration_seconds: float, sequential: bool) -> str:
+    """How many workers are busy for how long, in words (for the confirmation)."""
+    length = format_clock(duration_seconds)
+    if sequential:
+        total = format_clock(duration_seconds * count)
+        return (
+            f"1 worker of {instance} will be busy for about {total} "
+            f"({count} test(s) one after another, {length} each)."
+        )
+    return f"{count} worker(s) of {instance} will be busy at the same time for about {length}."
+
+
+class PickerScreen(Screen):
+    """Choose what to run on one instance."""
+
+    app: RdsTuiApp
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "dispatch", "Run", tooltip="Dispatch the selected tests (asks first)"),
+        Binding("a", "toggle_all", "All/none"),
+        Binding("o", "toggle_advanced", "Options", tooltip="Show or hide advanced options"),
+        Binding("f5", "reload_catalog", "Reload catalog", show=False),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__()
+        self.profile = profile
+        self.catalog: Catalog = Catalog.builtin()
+        self.offline_reason: str | None = "not asked yet"
+        self.infos: dict[str, TestInfo] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="catalog-source", classes="hint")
+        with Horizontal(id="picker-body"):
+            tests: SelectionList[str] = SelectionList(id="test-list", classes="panel")
+            tests.border_title = "Tests (space toggles)"
+            yield tests
+            info = VerticalScroll(
+                Static("", id="test-description"), id="test-info", classes="panel"
+            )
+            info.border_title = "About this test"
+            yield info
+        with Vertical(id="picker-options"):
+            with Horizontal(classes="option-row"):
+                yield Label("Duration (min)")
+                default = self.profile.default_duration or DEFAULT_DURATION_MINUTES
+                yield Input(str(default), id="duration", type="integer", max_length=3)
+                yield Label("One after another")
+                yield Switch(False, id="sequential")
+                yield Static("", id="duration-real", classes="hint")
+            with Collapsible(title="Advanced options", id="advanced", collapsed=True):
+                with Horizontal(classes="option-row"):
+                    yield Label("Heartbeat every (s)")
+                    yield Input("", placeholder="1 unit", id="heartbeat", type="number")
+                    yield Label("NOTIFY every (s)")
+                    yield Input("", placeholder="2 units", id="notify", type="number")
+                yield Checkbox(
+                    "Stop a probe as soon as its connection dies", True, id="stop-on-disconnect"
+                )
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"Pick tests for {self.profile.name} ({self.profile.api_root})"
+        self._show_catalog(self.catalog, offline_reason="loading the server's catalog ...")
+        self.query_one("#test-list", SelectionList).focus()
+        self.action_reload_catalog()
+
+    # Catalog --------------------------------------------------------------------------
+
+    def action_reload_catalog(self) -> None:
+        self._load_catalog()
+
+    @work(exclusive=True, group="catalog")
+    async def _load_catalog(self) -> None:
+        from rds_tui.api import ApiError
+
+        try:
+            async with self.app.client_factory(self.profile) as client:
+                catalog = await client.catalog()
+        except ApiError as exc:
+            self._show_catalog(Catalog.builtin(), offline_reason=str(exc))
+            return
+        self._show_catalog(catalog, offline_reason=None)
+
+    def _show_catalog(self, catalog: Catalog, offline_reason: str | None) -> None:
+        tests = self.query_one("#test-list", SelectionList)
+        previously = set(tests.selected) or set(self.profile.default_tests)
+        self.catalog = catalog
+        self.offline_reason = offline_reason
+        self.infos = {info.name: info for info in catalog.test_infos()}
+        tests.clear_options()
+        tests.add_options(
+            Selection(info.title or info.name, info.name, info.name in previously)
+            for info in self.infos.values()
+        )
+        if tests.option_count:
+            tests.highlighted = 0
+        source = self.query_one("#catalog-source", Static)
+        if offline_reason is None:
+            details = [f"catalog from {self.profile.api_root}"]
+            if catalog.plugin_version:
+                details.append(f"plugin {catalog.plugin_version}")
+            details.append(f"cutoff {format_clock(self.cutoff_seconds)}")
+            if catalog.enabled is False:
+                details.append("TESTS ARE DISABLED on this server")
+            source.update(", ".join(details))
+            source.set_class(catalog.enabled is False, "error-message")
+        else:
+            source.update(f"Built-in catalog (OFFLINE: {offline_reason})")
+            source.set_class(True, "error-message")
+        if self.infos:
+            self._describe(next(iter(self.infos)))
+        self._update_duration_hint()
+
+    @property
+    def time_unit_seconds(self) -> float:
+        return self.catalog.time_unit_seconds or DEFAULT_TIME_UNIT_SECONDS
+
+    @property
+    def cutoff_seconds(self) -> float:
+        if self.profile.expected_cutoff_seconds:
+            return float(self.profile.expected_cutoff_seconds)
+        return self.catalog.expected_cutoff_seconds or PRODUCTION_CUTOFF_SECONDS
+
+    @on(SelectionList.SelectionHighlighted)
+    def _highlighted(self, event: SelectionList.SelectionHighlighted) -> None:
+        self._describe(event.selection.value)
+
+    def _describe(self, name: str) -> None:
+        info = self.infos.get(name)
+        if info is not None:
+            self.query_one("#test-description", Static).update(describe_test(info))
+
+    # Options --------------------------------------------------------------------------
+
+    @on(Input.Changed, "#duration")
+    def _duration_changed(self) -> None:
+        self._update_duration_hint()
+
+    def _update_duration_hint(self) -> None:
+        minutes = self._duration_minutes()
+        hint = self.query_one("#duration-real", Static)
+        if minutes is None:
+            hint.update("1 to 300")
+            return
+        seconds = minutes * self.time_unit_seconds
+        unit = "" if self.time_unit_seconds == 60 else f" (1 min = {self.time_unit_seconds:g} s)"
+        hint.update(f"= {format_clock(seconds)}{unit}")
+
+    def _duration_minutes(self) -> int | None:
+        try:
+            minutes = int(self.query_one("#duration", Input).value)
+        except ValueError:
+            return None
+        return minutes if 1 <= minutes <= 300 else None
+
+    def _optional_float(self, widget_id: str) -> float | None:
+        value = self.query_one(f"#{widget_id}", Input).value.strip()
+        return float(value) if value else None
+
+    def dispatch_options(self) -> dict[str, Any]:
+        """The run's options as the dispatch request takes them (raises ValueError)."""
+        minutes = self._duration_minutes()
+        if minutes is None:
+            raise ValueError("the duration must be a whole number of minutes from 1 to 300")
+        try:
+            heartbeat = self._optional_float("heartbeat")
+            notify = self._optional_float("notify")
+        except ValueError:
+            raise ValueError(
+                "intervals are numbers of seconds (or empty for the default)"
+            ) from None
+        for label, value in (("heartbeat", heartbeat), ("NOTIFY", notify)):
+            if value is not None and value <= 0:
+                raise ValueError(f"the {label} interval must be more than 0 seconds")
+        return {
+            "duration_minutes": minutes,
+            "run_sequentially": self.query_one("#sequential", Switch).value,
+            "heartbeat_interval_seconds": heartbeat,
+            "notify_interval_seconds": notify,
+            "stop_on_disconnect": self.query_one("#stop-on-disconnect", Checkbox).value,
+        }
+
+    def action_toggle_all(self) -> None:
+        tests = self.query_one("#test-list", SelectionList)
+        if len(tests.selected) == len(self.infos):
+            tests.deselect_all()
+        else:
+            tests.select_all()
+
+    def action_toggle_advanced(self) -> None:
+        advanced = self.query_one("#advanced", Collapsible)
+        advanced.collapsed = not advanced.collapsed
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return not (action == "dispatch" and self.app.read_only)
+
+    # Dispatch -------------------------------------------------------------------------
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_dispatch()
+
+    def action_dispatch(self) -> None:
+        if self.app.read_only:
+            return
+        tests = list(self.query_one("#test-list", SelectionList).selected)
+        if not tests:
+            self.notify(
+                "Select at least one test (space toggles, a selects all).", severity="warning"
+            )
+            return
+        try:
+            options = self.dispatch_options()
+        except ValueError as exc:
+            self.notify(str(exc), title="Options", severity="error")
+            return
+        duration = options["duration_minutes"] * self.time_unit_seconds
+        workload = workload_sentence(
+            self.profile.name, len(tests), duration, options["run_sequentially"]
+        )
+        lines = [
+            f"Dispatch {len(tests)} test(s) to {self.profile.name} ({self.profile.api_root})?",
+            "",
+            *[f"  • {self.infos[name].title or name}" for name in tests if name in self.infos],
+            "",
+            workload,
+        ]
+        if self.offline_reason is not None:
+            lines.append("The server's catalog could not be read: the dispatch may fail.")
+        max_active = self.catalog.max_active
+        if max_active is not None and len(tests) > max_active:
+            lines.append(f"The server allows at most {max_active} active test task(s).")
+        end = self.app.clock.wall() + timedelta(
+            seconds=duration * (len(tests) if options["run_sequentially"] else 1)
+        )
+        lines.append(f"Expected to end around {end:%H:%M} UTC (if workers are free).")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._dispatch(tests, options)
+
+        self.app.push_screen(
+            ConfirmScreen("Run tests on " + self.profile.name, "\n".join(lines), "Dispatch"),
+            answered,
+        )
+
+    @work(exclusive=True, group="dispatch")
+    async def _dispatch(self, tests: list[str], options: dict[str, Any]) -> None:
+        self.notify(f"Dispatching {len(tests)} test(s) to {self.profile.name} ...")
+        try:
+            run = await dispatch_run(
+                self.app,
+                self.profile,
+                tests,
+                options,
+                expected_cutoff_seconds=self.cutoff_seconds,
+                time_unit_seconds=self.time_unit_seconds,
+            )
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the app keeps running
+            from rds_tui.screens.errors import describe_error
+
+            self.notify(describe_error(exc), title="Dispatch failed", severity="error", timeout=20)
+            return
+        from rds_tui.screens.monitor import MonitorScreen
+
+        self.app.switch_screen(MonitorScreen(run, self.profile))
+
+
+async def dispatch_run(
+    app: RdsTuiApp,
+    profile: Profile,
+    tests: list[str],
+    options: dict[str, Any],
+    *,
+    expected_cutoff_seconds: float | None = None,
+    time_unit_seconds: float | None = None,
+):
+    """Dispatch `tests` and write the run to the history before anything else happens."""
+    from rds_tui.runs import Run, RunTask
+
+    request = {key: value for key, value in options.items() if value is not None}
+    async with app.client_factory(profile) as client:
+        response = await client.dispatch(tests, **request)
+        correlation_id = client.correlation_id
+    recorded = dict(request)
+    if expected_cutoff_seconds is not None:
+        recorded["expected_cutoff_seconds"] = expected_cutoff_seconds
+    if time_unit_seconds is not None:
+        recorded["time_unit_seconds"] = time_unit_seconds
+    run = Run(
+        profile=profile.name,
+        api_root=profile.api_root,
+        api_prefix=profile.api_prefix,
+        domain=profile.domain,
+        tests=list(tests),
+        options=recorded,
+        correlation_id=correlation_id,
+        tasks=[
+            RunTask(test_name=task.test_name, task_id=task.task_id, task_href=task.task_href)
+            for task in response.tasks
+        ],
+    )
+    return app.runs.create(run)

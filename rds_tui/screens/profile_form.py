@@ -1,0 +1,197 @@
+"""Add or edit one instance profile, validated by the Profile model before it is saved."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from rds_tui.profiles import Profile
+
+# (field, label, placeholder) in the order the form shows them.
+TEXT_FIELDS: list[tuple[str, str, str]] = [
+    ("name", "Name", "prod, staging, lab ..."),
+    ("api_root", "Server URL", "https://pulp.example.com"),
+    ("api_prefix", "API prefix", "/pulp/"),
+    ("domain", "Domain", "default"),
+    ("username", "User", "admin"),
+    ("password_env", "Password variable", "PULP_PASSWORD (environment variable)"),
+    ("password", "Password", "only stored if the box below is ticked"),
+    ("cert", "Client cert", "/path/to/client.crt"),
+    ("key", "Client key", "/path/to/client.key"),
+    ("verify_ssl", "Verify TLS", "true, false or /path/to/ca-bundle.pem"),
+    ("poll_interval", "Poll every (s)", "10"),
+    ("expected_cutoff_seconds", "Cutoff (s)", "from the server (2400 in production)"),
+    ("default_duration", "Duration (min)", "50"),
+]
+
+
+def _optional(value: str) -> str | None:
+    value = value.strip()
+    return value or None
+
+
+def _verify_value(text: str) -> bool | str:
+    lowered = text.strip().lower()
+    if lowered in ("", "true", "yes", "on", "1"):
+        return True
+    if lowered in ("false", "no", "off", "0"):
+        return False
+    return text.strip()
+
+
+def form_values_to_profile(values: dict[str, str], store_password: bool) -> Profile:
+    """Build a Profile from the form's strings; raises FormError naming each bad field."""
+    data: dict[str, Any] = {
+        "name": values.get("name", "").strip(),
+        "api_root": values.get("api_root", "").strip(),
+        "verify_ssl": _verify_value(values.get("verify_ssl", "")),
+    }
+    for field in ("api_prefix", "domain"):
+        if _optional(values.get(field, "")):
+            data[field] = values[field].strip()
+    for field in ("username", "password_env", "cert", "key"):
+        data[field] = _optional(values.get(field, ""))
+    errors: dict[str, str] = {}
+    password = values.get("password", "")
+    if password:
+        if store_password:
+            data["password"] = password
+        else:
+            errors["password"] = (
+                "tick 'Store the password in the profiles file', or leave it empty "
+                "and name an environment variable above"
+            )
+    for field, kind in (
+        ("poll_interval", float),
+        ("expected_cutoff_seconds", int),
+        ("default_duration", int),
+    ):
+        raw = _optional(values.get(field, ""))
+        if raw is None:
+            continue
+        try:
+            data[field] = kind(raw)
+        except ValueError:
+            errors[field] = f"{raw!r} is not a {'number' if kind is float else 'whole number'}"
+    try:
+        profile = Profile(**data)
+    except ValidationError as exc:
+        for item in exc.errors(include_input=False, include_url=False):
+            field = str(item["loc"][0]) if item["loc"] else "name"
+            errors.setdefault(field, item["msg"].removeprefix("Value error, "))
+        raise FormError(errors) from None
+    if errors:
+        raise FormError(errors)
+    return profile
+
+
+class FormError(Exception):
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{field}: {message}" for field, message in errors.items()))
+
+
+class ProfileFormScreen(ModalScreen[Profile | None]):
+    """Dismisses with the validated Profile (not yet saved), or None when cancelled."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, profile: Profile | None = None, taken_names: set[str] | None = None):
+        super().__init__()
+        self.original = profile
+        self.taken_names = taken_names or set()
+
+    def compose(self) -> ComposeResult:
+        profile = self.original
+        with Vertical(id="dialog", classes="dialog form-dialog"):
+            title = f"Edit instance {profile.name}" if profile else "New instance"
+            yield Static(title, classes="dialog-title")
+            with VerticalScroll(id="form-fields"):
+                for field, label, placeholder in TEXT_FIELDS:
+                    value = self._initial(field)
+                    with Horizontal(classes="form-row"):
+                        yield Label(label, classes="form-label")
+                        yield Input(
+                            value=value,
+                            placeholder=placeholder,
+                            password=field == "password",
+                            id=f"field-{field}",
+                            classes="form-input",
+                        )
+                    yield Static("", id=f"error-{field}", classes="form-error")
+                yield Checkbox(
+                    "Store the password in the profiles file (mode 0600)",
+                    value=bool(profile and profile.password),
+                    id="store-password",
+                )
+            yield Static("", id="form-status", classes="form-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save (ctrl+s)", variant="primary", id="save")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def _initial(self, field: str) -> str:
+        profile = self.original
+        if profile is None:
+            return ""
+        value = getattr(profile, field)
+        if value is None or (field == "verify_ssl" and value is True):
+            return ""
+        if field in ("api_prefix",) and value == "/pulp/":
+            return ""
+        if field == "domain" and value == "default":
+            return ""
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    def on_mount(self) -> None:
+        self.query_one("#field-name", Input).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.action_cancel()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_save()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_save(self) -> None:
+        values = {
+            field: self.query_one(f"#field-{field}", Input).value for field, _, _ in TEXT_FIELDS
+        }
+        store = self.query_one("#store-password", Checkbox).value
+        for field, _, _ in TEXT_FIELDS:
+            self.query_one(f"#error-{field}", Static).update("")
+        try:
+            profile = form_values_to_profile(values, store)
+            renamed = self.original is None or profile.name != self.original.name
+            if renamed and profile.name in self.taken_names:
+                raise FormError({"name": f"an instance named {profile.name!r} already exists"})
+        except FormError as exc:
+            first = None
+            for field, message in exc.errors.items():
+                if field not in {name for name, _, _ in TEXT_FIELDS}:
+                    field = "name"
+                self.query_one(f"#error-{field}", Static).update(f"↑ {message}")
+                first = first or field
+            self.query_one("#form-status", Static).update(
+                f"{len(exc.errors)} field(s) to fix before saving"
+            )
+            if first:
+                self.query_one(f"#field-{first}", Input).focus()
+            return
+        if self.original is not None and self.original.default_tests:
+            # The form does not show the default tests: keep them.
+            profile = profile.model_copy(update={"default_tests": self.original.default_tests})
+        self.dismiss(profile)

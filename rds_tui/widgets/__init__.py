@@ -1,0 +1,1 @@
+"""Reusable dashboard widgets, one per module."""

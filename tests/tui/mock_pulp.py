@@ -1,0 +1,242 @@
+"""An in-process Pulp for dashboard tests, served through httpx.MockTransport.
+
+The test decides every task's state (no timing involved), which keeps pilot tests and
+SVG snapshots deterministic. It also plays the servers the dashboard must explain:
+wrong password (401), plugin missing (404), tests disabled (403), server gone
+(connection refused). End-to-end flows use the real lab instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from rds_tui import catalog
+from rds_tui.api import PulpClient
+
+TESTS_PATH = "/api/pulp/rds-connection-tests/"
+TASKS_PATH = "/pulp/api/v3/tasks/"
+
+
+def plugin_catalog(cutoff: float = 2400.0, unit: float = 60.0, enabled: bool = True) -> dict:
+    """The plugin's GET answer (the guide's fields plus the plugin's additions)."""
+    return {
+        "available_tests": list(catalog.TEST_NAMES),
+        "descriptions": {test.name: test.description for test in catalog.BUILTIN_CATALOG},
+        "usage": {"endpoint": TESTS_PATH, "method": "POST"},
+        "tests": [
+            {
+                "name": test.name,
+                "title": test.title,
+                "description": test.description,
+                "tells_you": test.purpose,
+                "expected_outcome": test.expected_outcome,
+                "pinned_by_rds_proxy": test.pinned_by_rds_proxy,
+            }
+            for test in catalog.BUILTIN_CATALOG
+        ],
+        "expected_cutoff_seconds": cutoff,
+        "time_unit_seconds": unit,
+        "enabled": enabled,
+        "max_active": 7,
+        "plugin_version": "0.1.0",
+    }
+
+
+def dead_result(
+    test_name: str,
+    seconds: float,
+    message: str,
+    sqlstate: str = "57P05",
+    planned: float = 3000.0,
+    cutoff: float = 2400.0,
+) -> dict:
+    return {
+        "test": test_name,
+        "test_name": test_name,
+        "connection_alive": False,
+        "disconnected": True,
+        "seconds_to_disconnect": seconds,
+        "idle_seconds_before_disconnect": seconds - 0.2,
+        "detected_by": "passive-watch",
+        "server_message": message,
+        "sqlstate": sqlstate,
+        "status": "FAILED",
+        "success": False,
+        "planned_duration_seconds": planned,
+        "expected_cutoff_seconds": cutoff,
+        "server_settings": {"idle_session_timeout": "40min", "statement_timeout": "0"},
+        "target": {"host": "proxy.example.com", "port": 5432, "dbname": "pulp", "user": "probe"},
+        "events": [
+            {"t": 0.0, "event": "connect", "detail": "backend pid 4242"},
+            {"t": 0.01, "event": "query", "detail": "SELECT 1"},
+            {"t": seconds, "event": "disconnect", "detail": message, "sqlstate": sqlstate},
+        ],
+    }
+
+
+def alive_result(test_name: str, planned: float = 3000.0, heartbeats: int | None = None) -> dict:
+    result = {
+        "test": test_name,
+        "test_name": test_name,
+        "connection_alive": True,
+        "disconnected": False,
+        "status": "PASSED",
+        "success": True,
+        "planned_duration_seconds": planned,
+        "events": [{"t": 0.0, "event": "connect"}, {"t": planned, "event": "final-check"}],
+    }
+    if heartbeats is not None:
+        result["heartbeats_ok"] = heartbeats
+    return result
+
+
+@dataclass
+class MockPulp:
+    """State of the fake server; `transport` is what the dashboard's client uses."""
+
+    username: str = "admin"
+    password: str = "secret"
+    plugin_installed: bool = True
+    enabled: bool = True
+    gone: bool = False  # every request fails as if the server were down
+    cutoff: float = 2400.0
+    unit: float = 60.0
+    workers: int = 3
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> task JSON
+    order: list[str] = field(default_factory=list)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    dispatched: list[dict[str, Any]] = field(default_factory=list)
+
+    # --- what tests do to the server ---
+
+    def add_task(self, test_name: str, state: str = "waiting", **fields: Any) -> str:
+        task_id = str(uuid.UUID(int=len(self.order) + 1))
+        self.tasks[task_id] = {
+            "pulp_href": f"{TASKS_PATH}{task_id}/",
+            "state": state,
+            "name": f"pulp_rds_tests.app.tasks.{test_name}",
+            "logging_cid": "cid",
+            "started_at": None,
+            "finished_at": None,
+            "error": None,
+            "progress_reports": [],
+            "result": None,
+            "test_name": test_name,
+        }
+        self.tasks[task_id].update(fields)
+        self.order.append(task_id)
+        return task_id
+
+    def update(self, task_id: str, **fields: Any) -> None:
+        self.tasks[task_id].update(fields)
+
+    def task_for(self, test_name: str) -> str:
+        return next(i for i in self.order if self.tasks[i]["test_name"] == test_name)
+
+    # --- HTTP ---
+
+    def client(self, profile: Any) -> PulpClient:
+        return PulpClient.from_profile(profile, transport=httpx.MockTransport(self.handle))
+
+    def _authenticated(self, request: httpx.Request) -> bool:
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Basic "):
+            return False
+        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        return user == self.username and password == self.password
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = urlsplit(str(request.url)).path
+        self.requests.append((request.method, path))
+        if self.gone:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        if path == "/pulp/api/v3/status/":
+            workers = [{"name": f"w{i}"} for i in range(self.workers)]
+            return self._json(
+                200,
+                {
+                    "versions": [{"component": "core", "version": "3.123.1"}],
+                    "online_workers": workers,
+                },
+            )
+        if path == TESTS_PATH:
+            if not self.plugin_installed:
+                return httpx.Response(
+                    404, text="<h1>Not Found</h1>", headers={"content-type": "text/html"}
+                )
+            if request.method == "GET":
+                return self._json(200, plugin_catalog(self.cutoff, self.unit, self.enabled))
+            if not self._authenticated(request):
+                return self._unauthorized()
+            if not self.enabled:
+                return self._json(
+                    403,
+                    {
+                        "error": "RDS connection tests are not enabled.",
+                        "hint": "Set RDS_CONNECTION_TESTS_ENABLED = True.",
+                    },
+                )
+            body = json.loads(request.content)
+            self.dispatched.append(body)
+            tasks = []
+            for name in body["tests"]:
+                task_id = self.add_task(name)
+                tasks.append(
+                    {
+                        "test_name": name,
+                        "task_id": task_id,
+                        "task_href": self.tasks[task_id]["pulp_href"],
+                    }
+                )
+            return self._json(
+                202,
+                {
+                    "message": f"Dispatched {len(tasks)} test(s)",
+                    "tasks": tasks,
+                    "run_sequentially": body.get("run_sequentially", False),
+                },
+            )
+        if path.startswith(TASKS_PATH):
+            if not self._authenticated(request):
+                return self._unauthorized()
+            if path == TASKS_PATH:
+                query = parse_qs(urlsplit(str(request.url)).query)
+                if "pulp_id__in" in query:
+                    ids = query["pulp_id__in"][0].split(",")
+                    results = [self._public(i) for i in ids if i in self.tasks]
+                else:
+                    results = []
+                return self._json(200, {"count": len(results), "results": results})
+            task_id = path.rstrip("/").rsplit("/", 1)[-1]
+            if task_id not in self.tasks:
+                return self._json(404, {"detail": "Not found."})
+            if request.method == "PATCH":
+                task = self.tasks[task_id]
+                if task["state"] in ("completed", "failed", "canceled", "skipped"):
+                    return self._json(409, {"detail": "Task is already final."})
+                task["state"] = "canceling"
+            return self._json(200, self._public(task_id))
+        return self._json(404, {"detail": "Not found."})
+
+    def _public(self, task_id: str) -> dict[str, Any]:
+        return {k: v for k, v in self.tasks[task_id].items() if k != "test_name"}
+
+    @staticmethod
+    def _json(status: int, body: Any) -> httpx.Response:
+        # No Date header: the dashboard's fixed test clock then needs no skew correction.
+        return httpx.Response(status, json=body)
+
+    @staticmethod
+    def _unauthorized() -> httpx.Response:
+        return httpx.Response(
+            401,
+            json={"detail": "Invalid username/password."},
+            headers={"WWW-Authenticate": 'Basic realm="api"'},
+        )

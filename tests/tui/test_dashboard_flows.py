@@ -1,0 +1,418 @@
+"""Pilot tests of the dashboard's flows against an in-process Pulp (MockTransport).
+
+Each test drives the app as an operator would (keys) and checks what the operator
+would check: what the screen says, what was saved, what reached the server.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from textual.widgets import DataTable, Input, SelectionList
+
+from rds_tui.screens.confirm import ConfirmScreen
+from rds_tui.screens.detail import DetailScreen
+from rds_tui.screens.history import HistoryScreen
+from rds_tui.screens.instances import InstancesScreen
+from rds_tui.screens.monitor import MonitorScreen
+from rds_tui.screens.picker import PickerScreen
+from rds_tui.screens.profile_form import ProfileFormScreen
+from rds_tui.widgets.check_list import CheckList
+from rds_tui.widgets.run_header import RunHeader
+from rds_tui.widgets.task_table import TaskTable
+
+from .conftest import FIXED_NOW, SIZE
+from .helpers import notifications, shown_text, wait_for
+from .mock_pulp import alive_result, dead_result
+
+FAST_POLL = 0.3
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    """Fill a field (typing key by key is covered by the keyboard-only test)."""
+    widget = pilot.app.screen.query_one(selector, Input)
+    widget.focus()
+    widget.value = text
+    await pilot.pause()
+
+
+async def test_create_an_instance_with_a_validated_form(make_app, profile_store):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert "No instances yet" in shown_text(app.screen.query_one("#profiles-message"))
+        await pilot.press("a")
+        assert isinstance(app.screen, ProfileFormScreen)
+        await type_into(pilot, "#field-name", "staging")
+        await type_into(pilot, "#field-api_root", "pulp.example.com/pulp/api/v3")
+        await type_into(pilot, "#field-poll_interval", "soon")
+        await pilot.press("ctrl+s")
+        # Still on the form, each bad field says what is wrong; nothing was written.
+        assert isinstance(app.screen, ProfileFormScreen)
+        assert "not a server URL" in shown_text(app.screen.query_one("#error-api_root"))
+        assert "not a number" in shown_text(app.screen.query_one("#error-poll_interval"))
+        assert not profile_store.path.exists()
+        await type_into(pilot, "#field-api_root", "https://staging.example.com")
+        await type_into(pilot, "#field-poll_interval", "15")
+        await type_into(pilot, "#field-username", "admin")
+        await type_into(pilot, "#field-password_env", "STAGING_PASSWORD")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, InstancesScreen)
+        saved = profile_store.get("staging")
+        assert saved.api_root == "https://staging.example.com"
+        assert saved.poll_interval == 15
+        assert saved.password is None and saved.password_env == "STAGING_PASSWORD"
+        table = app.screen.query_one(DataTable)
+        assert table.get_row_at(0)[0] == "staging"
+
+
+async def test_a_typed_password_is_only_stored_when_asked(make_app, profile_store):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await type_into(pilot, "#field-name", "prod")
+        await type_into(pilot, "#field-api_root", "https://pulp.example.com")
+        await type_into(pilot, "#field-password", "hunter2")
+        await pilot.press("ctrl+s")
+        assert "tick 'Store the password" in shown_text(app.screen.query_one("#error-password"))
+        app.screen.query_one("#store-password").value = True
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert profile_store.get("prod").password == "hunter2"
+        # The password is never on screen.
+        assert "hunter2" not in app.export_screenshot()
+
+
+async def test_delete_asks_first(make_app, profile_store, prod_profile):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert profile_store.get("prod")
+        await pilot.press("d", "y")
+        await pilot.pause()
+        assert profile_store.list() == []
+
+
+@pytest.mark.parametrize(
+    ("breakage", "failed_check", "message"),
+    [
+        ({"password": "other"}, "Authenticated", "Authentication failed for user 'admin'"),
+        ({"plugin_installed": False}, "Plugin installed", "plugin is not installed"),
+        ({"enabled": False}, "Tests enabled", "RDS_CONNECTION_TESTS_ENABLED is off"),
+        ({"gone": True}, "Reachable", "Cannot reach https://pulp.example.com"),
+        ({"workers": 0}, "Workers online", "0 online"),
+    ],
+)
+async def test_connection_check_names_what_is_wrong(
+    make_app, mock_pulp, prod_profile, breakage, failed_check, message
+):
+    for key, value in breakage.items():
+        setattr(mock_pulp, key, value)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        check = app.screen.query_one(CheckList)
+        await wait_for(pilot, lambda: "Workers online" in shown_text(check), what="the check")
+        lines = shown_text(check).splitlines()
+        failed = [line for line in lines if line.startswith("✗")]
+        assert failed and failed[0].startswith(f"✗ {failed_check}"), lines
+        assert message in failed[0]
+        assert "Traceback" not in app.export_screenshot()
+
+
+async def test_connection_check_all_good(make_app, prod_profile):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        check = app.screen.query_one(CheckList)
+        await wait_for(pilot, lambda: "Workers online" in shown_text(check))
+        text = shown_text(check)
+        assert text.count("✓") == 5, text
+        assert "3 online" in text and "pulp-rds-tests 0.1.0" in text
+
+
+async def pick_and_dispatch(pilot, tests: list[int], duration: str | None = None) -> None:
+    """From the instances screen: Enter, select tests by position, run, confirm."""
+    app = pilot.app
+    await pilot.press("enter")
+    assert isinstance(app.screen, PickerScreen)
+    await wait_for(
+        pilot,
+        lambda: "catalog from" in shown_text(app.screen.query_one("#catalog-source")),
+        what="the server's catalog",
+    )
+    selection = app.screen.query_one(SelectionList)
+    for index in tests:
+        selection.highlighted = index
+        await pilot.press("space")
+    if duration is not None:
+        await type_into(pilot, "#duration", duration)
+        selection.focus()
+    await pilot.press("r")
+    assert isinstance(app.screen, ConfirmScreen)
+
+
+async def test_pick_confirm_and_dispatch(make_app, mock_pulp, prod_profile, run_store):
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await pick_and_dispatch(pilot, [0, 5], duration="20")
+        message = shown_text(app.screen.query_one("#confirm-message"))
+        assert "Dispatch 2 test(s) to prod (https://pulp.example.com)?" in message
+        assert "2 worker(s) of prod will be busy at the same time for about 20:00" in message
+        assert not mock_pulp.dispatched  # nothing before the yes
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen), what="monitor")
+        assert mock_pulp.dispatched == [
+            {
+                "tests": ["test_1_idle_connection", "test_6_listen_notify"],
+                "run_sequentially": False,
+                "duration_minutes": 20,
+                "stop_on_disconnect": True,
+            }
+        ]
+        # The run is in the history before anything else happens.
+        run = run_store.get("last")
+        assert [task.test_name for task in run.tasks] == [
+            "test_1_idle_connection",
+            "test_6_listen_notify",
+        ]
+        assert run.profile == "prod" and not run.finished
+        table = app.screen.query_one(TaskTable)
+        await wait_for(pilot, lambda: len(table.rows_by_key) == 2)
+
+
+async def test_sequential_confirmation_counts_one_worker_for_the_sum(make_app, prod_profile):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.catalog.plugin_version is not None)
+        app.screen.query_one("#sequential").value = True
+        await pick_and_dispatch_on_picker(pilot, [0, 1, 2])
+        message = shown_text(app.screen.query_one("#confirm-message"))
+        assert "1 worker of prod will be busy for about 2:30:00" in message
+        assert "(3 test(s) one after another, 50:00 each)" in message
+        await pilot.press("n")
+        assert isinstance(app.screen, PickerScreen)
+
+
+async def pick_and_dispatch_on_picker(pilot, tests: list[int]) -> None:
+    selection = pilot.app.screen.query_one(SelectionList)
+    selection.focus()
+    for index in tests:
+        selection.highlighted = index
+        await pilot.press("space")
+    await pilot.press("r")
+
+
+async def test_dispatch_refused_by_the_server_is_explained(
+    make_app, mock_pulp, prod_profile, run_store
+):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pick_and_dispatch(pilot, [0])
+        mock_pulp.enabled = False  # disabled between the catalog and the dispatch
+        await pilot.press("y")
+        await wait_for(pilot, lambda: any("not enabled" in n for n in notifications(app)))
+        assert isinstance(app.screen, PickerScreen)
+        assert run_store.list() == []
+
+
+async def test_offline_catalog_is_marked(make_app, mock_pulp, prod_profile):
+    mock_pulp.gone = True
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        source = app.screen.query_one("#catalog-source")
+        await wait_for(pilot, lambda: "OFFLINE" in shown_text(source))
+        assert "Cannot reach https://pulp.example.com" in shown_text(source)
+        assert app.screen.query_one(SelectionList).option_count == 7
+
+
+async def start_monitoring(pilot, mock_pulp, tests: list[int]) -> MonitorScreen:
+    await pick_and_dispatch(pilot, tests)
+    await pilot.press("y")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, MonitorScreen))
+    return pilot.app.screen
+
+
+async def test_watch_a_run_to_completion(make_app, mock_pulp, prod_profile, run_store, clock):
+    app = make_app(default_poll_interval=FAST_POLL, bell=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_monitoring(pilot, mock_pulp, [0, 1])
+        table = screen.query_one(TaskTable)
+        idle, heartbeat = mock_pulp.order
+        started = (FIXED_NOW - timedelta(seconds=2395)).isoformat()
+        mock_pulp.update(idle, state="running", started_at=started)
+        mock_pulp.update(heartbeat, state="running", started_at=started)
+        await wait_for(
+            pilot, lambda: table.rows_by_key[mock_pulp.tasks[idle]["pulp_href"]].state == "running"
+        )
+        href = mock_pulp.tasks[idle]["pulp_href"]
+        row = lambda: table.rows_by_key[href]
+        assert row().elapsed(clock.monotonic()) == pytest.approx(2395)
+        # The timer ticks locally: ten seconds later it is past the cutoff, highlighted.
+        clock.advance(10)
+        assert row().connection_text(clock.monotonic()).plain.startswith("ALIVE +5.0s")
+        mock_pulp.update(
+            idle,
+            state="completed",
+            finished_at=FIXED_NOW.isoformat(),
+            result=dead_result(
+                "test_1_idle_connection",
+                2402.5,
+                "terminating connection due to idle-session timeout",
+            ),
+        )
+        await wait_for(pilot, lambda: row().died, what="the death")
+        assert row().connection_text(clock.monotonic()).plain == "dead 40:02 +2.5s"
+        await wait_for(
+            pilot,
+            lambda: any("Connection died" == n.title for n in app._notifications),
+            what="the alert",
+        )
+        summary = shown_text(screen.query_one("#task-summary"))
+        assert "1 completed, 1 running; 1 connection(s) dead" in summary
+        mock_pulp.update(
+            heartbeat,
+            state="completed",
+            finished_at=FIXED_NOW.isoformat(),
+            result=alive_result("test_2_active_heartbeat", heartbeats=50),
+        )
+        await wait_for(pilot, lambda: screen.query_one(RunHeader).finished, what="the end")
+        run = run_store.get("last")
+        assert run.finished and len(run.final) == 2
+        assert run.final[href]["result"]["seconds_to_disconnect"] == 2402.5
+        hb_href = mock_pulp.tasks[heartbeat]["pulp_href"]
+        assert table.rows_by_key[hb_href].activity == "♥ 50"
+        assert any("finished" in (n.title or "") for n in app._notifications)
+
+
+async def test_detail_shows_the_result_and_copies_the_json(make_app, mock_pulp, prod_profile):
+    app = make_app(default_poll_interval=FAST_POLL)
+    copied = []
+    app.copy_to_clipboard = copied.append
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_monitoring(pilot, mock_pulp, [0])
+        task_id = mock_pulp.order[0]
+        mock_pulp.update(
+            task_id,
+            state="completed",
+            started_at=FIXED_NOW.isoformat(),
+            finished_at=(FIXED_NOW + timedelta(seconds=2403)).isoformat(),
+            result=dead_result("test_1_idle_connection", 2402.5, "server closed the connection"),
+        )
+        table = screen.query_one(TaskTable)
+        await wait_for(pilot, lambda: any(r.died for r in table.rows_by_key.values()))
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        fields = shown_text(app.screen.query_one("#result-fields"))
+        assert "seconds_to_disconnect" in fields and "2402.5" in fields
+        assert "passive-watch" in fields
+        await pilot.press("c")
+        assert '"seconds_to_disconnect": 2402.5' in copied[0]
+        await pilot.press("escape")
+        assert isinstance(app.screen, MonitorScreen)
+
+
+async def test_cancel_one_task_after_confirmation(make_app, mock_pulp, prod_profile):
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_monitoring(pilot, mock_pulp, [0, 1])
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Cancel 1 task(s) on prod" in shown_text(app.screen.query_one("#confirm-message"))
+        await pilot.press("n")
+        assert not [r for r in mock_pulp.requests if r[0] == "PATCH"]
+        await pilot.press("c", "y")
+        await wait_for(pilot, lambda: [r for r in mock_pulp.requests if r[0] == "PATCH"])
+        patched = [path for method, path in mock_pulp.requests if method == "PATCH"]
+        assert patched == [mock_pulp.tasks[mock_pulp.order[0]]["pulp_href"]]
+        await pilot.press("C", "y")
+        await wait_for(pilot, lambda: len([r for r in mock_pulp.requests if r[0] == "PATCH"]) == 3)
+
+
+async def test_server_gone_mid_monitor_is_shown_then_recovers(
+    make_app, mock_pulp, prod_profile, clock
+):
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_monitoring(pilot, mock_pulp, [0])
+        header = screen.query_one(RunHeader)
+        await wait_for(pilot, lambda: header.last_success_monotonic is not None)
+        mock_pulp.gone = True
+        await wait_for(pilot, lambda: header.poll_error is not None, what="the failure")
+        clock.advance(30)
+        screen._tick()
+        text = shown_text(header)
+        assert "POLL FAILING (last success 30 s ago" in text
+        assert "Cannot reach https://pulp.example.com" in text
+        mock_pulp.gone = False
+        await wait_for(pilot, lambda: header.poll_error is None, what="recovery")
+        assert "Last successful poll 0 s ago" in shown_text(header)
+
+
+async def test_reattach_after_restarting_the_app(make_app, mock_pulp, prod_profile, run_store):
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_monitoring(pilot, mock_pulp, [0, 1])
+        first, second = mock_pulp.order
+        mock_pulp.update(
+            first,
+            state="completed",
+            started_at=FIXED_NOW.isoformat(),
+            finished_at=FIXED_NOW.isoformat(),
+            result=alive_result("test_1_idle_connection"),
+        )
+        await wait_for(pilot, lambda: run_store.get("last").final)
+    # The operator closed the terminal; the second task kept running on the server.
+    mock_pulp.update(second, state="running", started_at=FIXED_NOW.isoformat())
+    mock_pulp.requests.clear()
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        assert any("1 unfinished run(s)" in n for n in notifications(app))
+        await pilot.press("h")
+        assert isinstance(app.screen, HistoryScreen)
+        table = app.screen.query_one(DataTable)
+        assert "UNFINISHED" in str(table.get_row_at(0)[4])
+        await pilot.press("enter")
+        assert isinstance(app.screen, MonitorScreen)
+        rows = app.screen.query_one(TaskTable).rows_by_key
+        await wait_for(
+            pilot,
+            lambda: (
+                len(rows) == 2 and rows[mock_pulp.tasks[second]["pulp_href"]].state == "running"
+            ),
+        )
+        assert rows[mock_pulp.tasks[first]["pulp_href"]].state == "completed"
+        # Only the unfinished task is polled again.
+        polls = [r for r in mock_pulp.requests if r[1].endswith("/tasks/")]
+        assert polls
+        mock_pulp.update(
+            second,
+            state="completed",
+            finished_at=FIXED_NOW.isoformat(),
+            result=alive_result("test_2_active_heartbeat"),
+        )
+        await wait_for(pilot, lambda: run_store.get("last").finished)
+
+
+async def test_read_only_mode_cannot_dispatch_or_cancel(
+    make_app, mock_pulp, prod_profile, run_store
+):
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_monitoring(pilot, mock_pulp, [0])
+    app = make_app(read_only=True, default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")  # Pick tests is not available
+        assert isinstance(app.screen, InstancesScreen)
+        assert "Pick tests" not in app.export_screenshot()
+        await pilot.press("h", "enter")
+        assert isinstance(app.screen, MonitorScreen)
+        await pilot.press("c")
+        assert isinstance(app.screen, MonitorScreen)
+        assert "Cancel" not in app.export_screenshot()
+        assert not [r for r in mock_pulp.requests if r[0] in ("PATCH", "POST")][1:]

@@ -32,7 +32,7 @@ EARLY = 0.1
 
 
 def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.fromisoformat(value)
 
 
 @pytest.fixture(scope="module")
@@ -203,9 +203,7 @@ def test_cancel_leaves_no_probe_connection_behind(pulp_factory):
 
 
 def test_transaction_pool_mode_drops_notifications(pulp_factory):
-    pulp = pulp_factory(
-        workers=2, idle_timeout=3, idle_in_transaction_timeout=2, pool_mode="transaction"
-    )
+    pulp = pulp_factory(**TRANSACTION_MODE_LAB)
     tasks = pulp.wait(
         pulp.dispatch(["test_7_listen_with_activity"], duration_minutes=8), timeout=60
     )

@@ -74,6 +74,10 @@ class LabAlreadyRunning(LabError):
     pass
 
 
+class PortTaken(LabError):
+    """A component could not bind its port (taken between our check and its start)."""
+
+
 @dataclass(frozen=True)
 class LabOptions:
     """What kind of lab to start. Timeouts are in seconds (the lab's time unit)."""
@@ -435,6 +439,7 @@ class _Starter:
             "start_time": process_start_time(popen.pid) or 0,
             "log": str(log_path),
         }
+        self.save_state()  # recorded at once: `lab down` can stop it even if we get killed
         return popen
 
     def exited(self, name: str) -> bool:
@@ -454,11 +459,13 @@ class _Starter:
                 " The traceback points at the plugin (server_plugin/, package pulp_rds_tests): "
                 "it failed to load, fix it and start again."
             )
-        elif "in use" in tail:
-            hint = " A port it needed was taken; start again (free ports are picked anew)."
-        return LabError(
-            f"The lab's {name} exited during start while {what} (exit code "
-            f"{code}).{hint} Nothing was left running. Last lines of its log "
+        error_class = LabError
+        if "already in use" in tail or "Connection in use" in tail:  # gunicorn says the latter
+            hint = " A port it needed was taken meanwhile; start again (or choose the port)."
+            error_class = PortTaken
+        return error_class(
+            f"The lab's {name} exited during start (exit code {code}) while the lab was "
+            f"{what}.{hint} Nothing was left running. Last lines of its log "
             f"(full log: {log}):\n{tail}"
         )
 
@@ -479,6 +486,8 @@ class _Starter:
 
     def wait_until(self, check: Callable[[], bool], names: list[str], what: str, timeout=None):
         deadline = time.monotonic() + (timeout or START_TIMEOUT)
+        if "worker-launcher" in self.popens:  # a broken plugin shows there first
+            names = [*names, "worker-launcher"]
         while True:
             for name in names:
                 if self.exited(name):
@@ -1088,19 +1097,25 @@ def start(
                 )
             # A lab that died without `lab down` (machine reboot, kill -9): clear it.
             _remove_runtime(directory, previous.get("server_dir"))
-        starter = _Starter(directory, options, progress)
-        try:
-            starter.run()
-        except BaseException as exc:
-            starter.undo()
-            if isinstance(exc, (OSError, subprocess.CalledProcessError)) and not isinstance(
-                exc, LabError
-            ):
-                raise LabError(
-                    f"The lab could not start: {exc}. Nothing was left running; logs are in "
-                    f"{starter.logs}."
-                ) from exc
-            raise
+        ports_chosen = any((options.api_port, options.postgres_port, options.pgbouncer_port))
+        for attempt in (1, 2):
+            starter = _Starter(directory, options, progress)
+            try:
+                starter.run()
+                break
+            except PortTaken:
+                starter.undo()
+                if ports_chosen or attempt == 2:
+                    raise
+                progress("a port was taken meanwhile; starting again on other free ports")
+            except BaseException as exc:
+                starter.undo()
+                if isinstance(exc, (OSError, subprocess.CalledProcessError)):
+                    raise LabError(
+                        f"The lab could not start: {exc}. Nothing was left running; logs are "
+                        f"in {starter.logs}."
+                    ) from exc
+                raise
     return status(directory) or starter.state
 
 

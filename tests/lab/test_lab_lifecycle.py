@@ -1,0 +1,218 @@
+"""Starting and stopping the lab: nothing left behind, clear errors, signals honoured."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rds_tui import lab as lab_module
+from rds_tui.cli import main as cli_main
+
+pytestmark = pytest.mark.lab
+
+RDS_TUI = [sys.executable, "-m", "rds_tui"]
+
+
+def rds_tui(*args: str, env: dict[str, str] | None = None, timeout: float = 180):
+    return subprocess.run(
+        [*RDS_TUI, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+
+
+def port_accepts(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_up_in_the_default_dir_then_down_leaves_no_process_and_no_port(tmp_path):
+    # A private (0700) parent, like /root: the postgres user cannot reach the lab dir.
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    env = {**os.environ, "XDG_STATE_HOME": str(home / "state")}
+    up = rds_tui("lab", "up", "--detach", "--workers", "1", env=env)
+    assert up.returncode == 0, up.stderr
+    status = json.loads(rds_tui("lab", "status", "--json", env=env).stdout)
+    directory = Path(status["dir"])
+    try:
+        assert directory == home / "state" / "rds-tui" / "lab"
+        assert status["running"] and status["workers_online"] == 1
+        pids = lab_module.processes_of_lab(directory)
+        ports = [status["postgres"]["port"], status["pgbouncer"]["port"],
+                 int(status["api_root"].rsplit(":", 1)[1])]  # fmt: skip
+        assert set(ports) <= set(lab_module.listening_ports_of(set(pids)))
+    finally:
+        down = rds_tui("lab", "down", env=env)
+    assert down.returncode == 0, down.stderr
+    assert "Stopped the lab" in down.stdout
+    assert lab_module.processes_of_lab(directory) == []
+    assert [port for port in ports if port_accepts(port)] == []
+    assert not Path(status["server_dir"]).exists()
+    assert not (directory / "lab.json").exists()
+    assert (directory / "logs" / "api.log").exists()  # logs stay for reading
+    after = rds_tui("lab", "status", env=env)
+    assert after.returncode == 3 and "No lab in" in after.stdout
+
+
+def test_busy_port_is_refused_before_anything_starts(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = rds_tui("lab", "up", "--detach", "--dir", str(tmp_path),
+                         "--pgbouncer-port", str(port))  # fmt: skip
+    assert result.returncode == 1
+    assert f"Port {port} on 127.0.0.1 (--pgbouncer-port) is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert lab_module.processes_of_lab(tmp_path) == []
+    assert not (tmp_path / "lab.json").exists()
+
+
+def test_a_free_port_taken_before_its_component_binds_it_is_replaced(tmp_path, monkeypatch):
+    real_pick = lab_module.pick_free_ports
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        calls = []
+
+        def pick_with_a_race(count, avoid):
+            ports = real_pick(count, avoid | {taken})
+            calls.append(ports)
+            if len(calls) == 1:
+                ports[1] = taken  # the port PostgreSQL gets, grabbed by someone else
+            return ports
+
+        monkeypatch.setattr(lab_module, "pick_free_ports", pick_with_a_race)
+        messages = []
+        options = lab_module.LabOptions(workers=1)
+        lab_state = lab_module.start(tmp_path, options, progress=messages.append)
+    try:
+        assert len(calls) == 2
+        assert lab_state["running"] and lab_state["postgres"]["port"] != taken
+        assert any("a port was taken meanwhile" in message for message in messages)
+    finally:
+        lab_module.stop(tmp_path)
+    assert lab_module.processes_of_lab(tmp_path) == []
+
+
+def test_privileged_port_is_refused_with_the_usable_range(tmp_path, capsys):
+    assert cli_main(["lab", "up", "--detach", "--dir", str(tmp_path), "--api-port", "80"]) == 1
+    assert "--api-port 80 is not usable" in capsys.readouterr().err
+    assert not (tmp_path / "lab.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "package"),
+    [("PGBOUNCER_DIRS", "pgbouncer"), ("POSTGRES_BIN_GLOB", "postgresql")],
+)
+def test_missing_binary_names_the_debian_package(tmp_path, monkeypatch, capsys, setting, package):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    # Only the venv's scripts on PATH, and the Debian locations pointed at nothing.
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    value = (str(empty),) if setting == "PGBOUNCER_DIRS" else str(empty / "*" / "bin")
+    monkeypatch.setattr(lab_module, setting, value)
+    code = cli_main(["lab", "up", "--detach", "--dir", str(tmp_path / "lab")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"sudo apt-get install -y {package}" in err
+    assert f"Debian package `{package}`" in err
+    assert lab_module.processes_of_lab(tmp_path / "lab") == []
+
+
+def test_unusable_directory_is_reported(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = rds_tui("lab", "up", "--detach", "--dir", str(blocker / "lab"))
+    assert result.returncode == 1
+    assert f"The lab directory {blocker / 'lab'} is not usable" in result.stderr
+    assert "--dir" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_second_up_on_a_running_lab_is_refused_and_leaves_it_running(lab):
+    recorded = {name: rec["pid"] for name, rec in lab["processes"].items()}
+    result = rds_tui("lab", "up", "--detach", "--dir", lab["dir"])
+    assert result.returncode == 1
+    assert f"A lab is already running in {lab['dir']}" in result.stderr
+    assert "rds-tui lab down" in result.stderr
+    status = lab_module.status(Path(lab["dir"]))
+    assert status["running"] and status["workers_online"] == lab["workers"]
+    # The very same processes still run.
+    assert {name: rec["pid"] for name, rec in status["processes"].items()} == recorded
+    assert all(status["processes_alive"].values())
+
+
+def test_component_dying_during_start_shows_its_log_and_leaves_nothing(tmp_path):
+    # pulpcore refuses an invalid worker type when it loads its settings: the process
+    # that loads pulpcore for the workers exits during the start.
+    options = lab_module.LabOptions(workers=1, extra_settings={"WORKER_TYPE": "bogus"})
+    with pytest.raises(lab_module.LabError) as failure:
+        lab_module.start(tmp_path, options)
+    message = str(failure.value)
+    log = tmp_path / "logs" / "worker-launcher.log"
+    assert "The lab's worker-launcher exited during start" in message
+    assert f"(full log: {log})" in message
+    assert "WORKER_TYPE must be either 'pulpcore' or 'redis', got 'bogus'" in message
+    assert "WORKER_TYPE must be either" in log.read_text()
+    assert "Nothing was left running" in message
+    assert lab_module.processes_of_lab(tmp_path) == []
+    assert not (tmp_path / "lab.json").exists()
+
+
+def wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_sigterm_during_start_stops_every_child(tmp_path):
+    starting = subprocess.Popen(
+        [*RDS_TUI, "lab", "up", "--detach", "--workers", "1", "--dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+    def postgres_started() -> bool:
+        try:
+            return "postgres" in json.loads((tmp_path / "lab.json").read_text())["processes"]
+        except (OSError, ValueError, KeyError):
+            return False
+
+    wait_for(postgres_started, 120, "PostgreSQL to be started")
+    starting.send_signal(signal.SIGTERM)
+    _, err = starting.communicate(timeout=60)
+    assert starting.returncode == 130, err
+    assert lab_module.processes_of_lab(tmp_path) == []
+    assert not (tmp_path / "lab.json").exists()
+
+
+def test_foreground_lab_stops_everything_on_ctrl_c(tmp_path):
+    running = subprocess.Popen(
+        [*RDS_TUI, "lab", "up", "--workers", "1", "--dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        lines = []
+        for line in running.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        assert any("Lab running in" in line for line in lines), running.stderr
+        assert lab_module.processes_of_lab(tmp_path)
+        running.send_signal(signal.SIGINT)
+        running.wait(timeout=60)
+    finally:
+        if running.poll() is None:
+            running.kill()
+    assert running.returncode == 0
+    assert lab_module.processes_of_lab(tmp_path) == []
+    assert not (tmp_path / "lab.json").exists()

@@ -212,3 +212,16 @@ def test_transaction_pool_mode_drops_notifications(pulp_factory):
     assert result["notifications_sent"] >= 1
     assert result["notifications_received"] == 0
     assert result["notify_latency_ms"] is None
+
+
+def test_without_stop_on_disconnect_the_task_waits_out_the_duration(pulp, lab):
+    tasks = pulp.wait(
+        pulp.dispatch(["test_1_idle_connection"], duration_minutes=5, stop_on_disconnect=False),
+        timeout=40,
+    )
+    task = tasks["test_1_idle_connection"]
+    result = task["result"]
+    assert result["disconnected"] is True and result["stop_on_disconnect"] is False
+    assert result["seconds_to_disconnect"] < 5 <= result["actual_duration_seconds"] < 6
+    elapsed = {r["code"]: r for r in task["progress_reports"]}["rds.elapsed"]
+    assert elapsed["done"] == elapsed["total"] == 5

@@ -26,7 +26,12 @@ from pulp_rds_tests.app.serializers import (
     DispatchResponseSerializer,
     ErrorResponseSerializer,
 )
-from pulp_rds_tests.probes import CATALOG, TEST_NAMES
+from pulp_rds_tests.probes import (
+    CATALOG,
+    TEST_NAMES,
+    ProbeConfigError,
+    merge_database_settings,
+)
 
 ENDPOINT = "/api/pulp/rds-connection-tests/"
 # The seven names and a few options fit in well under 1 KiB.
@@ -192,6 +197,19 @@ class RdsConnectionTestsView(APIView):
         if not serializer.is_valid():
             return Response(
                 _validation_error(serializer.errors), status=status.HTTP_400_BAD_REQUEST
+            )
+        try:
+            # Fail now rather than in 50 minutes' worth of tasks: the probes' target.
+            merge_database_settings(
+                settings.DATABASES["default"], settings.RDS_CONNECTION_TESTS_DATABASE
+            )
+        except ProbeConfigError as exc:
+            return Response(
+                {
+                    "error": f"The server is misconfigured: {exc} Fix the Pulp settings and "
+                    "restart the API and the workers."
+                },
+                status=status.HTTP_500_INTERNAL_SERVER_ERROR,
             )
         options = serializer.validated_data
         names = options["tests"]

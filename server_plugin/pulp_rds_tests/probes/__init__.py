@@ -2,7 +2,13 @@
 
 from .catalog import CATALOG, TEST_NAMES, TestSpec, get_spec
 from .runner import ProbeOptions, ProgressSink, run_probe
-from .target import ProbeConfigError, ProbeTarget, release_django_alias, target_from_django
+from .target import (
+    ProbeConfigError,
+    ProbeTarget,
+    merge_database_settings,
+    release_django_alias,
+    target_from_django,
+)
 
 __all__ = [
     "CATALOG",
@@ -13,6 +19,7 @@ __all__ = [
     "ProgressSink",
     "TestSpec",
     "get_spec",
+    "merge_database_settings",
     "release_django_alias",
     "run_probe",
     "target_from_django",

@@ -415,9 +415,7 @@ class ProbeRun:
                 round(self.idle_before_disconnect, 3) if d else None
             ),
             "detected_by": d.detected_by if d else None,
-            "server_message": self.redact(d.server_message or d.client_message or "")
-            if d
-            else None,
+            "server_message": self.redact(d.server_message) if d and d.server_message else None,
             "client_message": self.redact(d.client_message) if d and d.client_message else None,
             "sqlstate": d.sqlstate if d else None,
             "passive_alive_at_deadline": self.passive_alive_at_deadline,

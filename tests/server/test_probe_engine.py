@@ -1,0 +1,142 @@
+"""The probe engine on its own (no Pulp): target settings, the timeline, failures, secrets."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import psycopg
+import pytest
+from pulp_rds_tests.probes import (
+    ProbeConfigError,
+    ProbeOptions,
+    ProbeTarget,
+    merge_database_settings,
+    run_probe,
+)
+from pulp_rds_tests.probes.timeline import Timeline
+
+DEFAULT = {
+    "ENGINE": "django.db.backends.postgresql",
+    "NAME": "pulp",
+    "USER": "pulp",
+    "PASSWORD": "pulp-secret",
+    "HOST": "db.internal",
+    "PORT": 5432,
+    "OPTIONS": {"sslmode": "require", "pool": {"min_size": 2}},
+    "CONN_MAX_AGE": 600,
+}
+
+
+def test_overrides_merge_over_the_default_database():
+    merged = merge_database_settings(
+        DEFAULT, {"host": "pgbouncer", "PORT": 6432, "OPTIONS": {"connect_timeout": 3}}
+    )
+    assert merged["HOST"] == "pgbouncer" and merged["PORT"] == 6432
+    assert merged["NAME"] == "pulp" and merged["USER"] == "pulp"
+    # OPTIONS merge key by key; a probe never uses a pool and never keeps connections.
+    assert merged["OPTIONS"] == {"sslmode": "require", "connect_timeout": 3}
+    assert merged["CONN_MAX_AGE"] == 0
+    assert DEFAULT["OPTIONS"]["pool"] == {"min_size": 2}  # the original is untouched
+
+
+def test_no_overrides_means_the_same_target_as_pulp():
+    merged = merge_database_settings(DEFAULT, None)
+    assert (merged["HOST"], merged["PORT"], merged["USER"]) == ("db.internal", 5432, "pulp")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"HOSTNAME": "x"}, "unknown key 'HOSTNAME'"),
+        ({"OPTIONS": "sslmode=require"}, "['OPTIONS'] must be a mapping"),
+        ("host=pgbouncer", "must be a mapping"),
+    ],
+)
+def test_bad_overrides_are_explained(overrides, words):
+    with pytest.raises(ProbeConfigError) as error:
+        merge_database_settings(DEFAULT, overrides)
+    assert words in str(error.value)
+    assert "HOST, PORT" in str(error.value) or "OPTIONS" in str(error.value)
+
+
+def test_a_target_never_shows_its_password():
+    target = ProbeTarget(
+        {"host": "h", "port": "6432", "dbname": "d", "user": "u", "password": "hunter2"}
+    )
+    assert target.describe() == {"host": "h", "port": 6432, "dbname": "d", "user": "u"}
+    assert "hunter2" not in repr(target)
+    assert target.params["prepare_threshold"] is None  # PgBouncer transaction mode
+
+
+def test_the_timeline_keeps_its_head_and_tail_and_counts_the_rest():
+    timeline = Timeline(time.monotonic(), head=3, tail=4)
+    for index in range(20):
+        timeline.add("heartbeat", f"#{index}")
+    events = timeline.as_list()
+    assert [e.get("detail") for e in events if e["event"] == "heartbeat"] == [
+        "#0",
+        "#1",
+        "#2",
+        "#16",
+        "#17",
+        "#18",
+        "#19",
+    ]
+    assert events[3] == {"t": events[4]["t"], "event": "events-dropped", "count": 13}
+    assert timeline.dropped == 13
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_an_unreachable_target_gives_a_failed_result_not_an_exception():
+    port = _closed_port()
+    target = ProbeTarget(
+        {
+            "host": "127.0.0.1",
+            "port": port,
+            "dbname": "pulp",
+            "user": "probe",
+            "password": "hunter2",
+            "connect_timeout": 2,
+        }
+    )
+    options = ProbeOptions(
+        test_name="test_6_listen_notify",
+        task_id="00000000-0000-0000-0000-000000000001",
+        duration_minutes=5,
+        time_unit_seconds=1,
+    )
+    started = time.monotonic()
+    result = run_probe(options, target)
+    assert time.monotonic() - started < 3
+    assert result["success"] is False and result["status"] == "FAILED"
+    assert result["connection_alive"] is False and result["disconnected"] is False
+    assert result["error"]["type"] == "OperationalError"
+    assert result["error"]["stage"] == "connect"
+    assert str(port) in result["error"]["message"]
+    assert result["target"]["port"] == port
+    assert "hunter2" not in json.dumps(result)
+
+
+def test_a_password_echoed_by_an_error_is_masked():
+    def opener(**params):
+        raise psycopg.OperationalError(f"cannot connect with password={params['password']}")
+
+    target = ProbeTarget(
+        {"host": "h", "dbname": "d", "user": "u", "password": "hunter2"}, opener=opener
+    )
+    options = ProbeOptions(
+        test_name="test_1_idle_connection",
+        task_id="00000000-0000-0000-0000-000000000002",
+        duration_minutes=1,
+        time_unit_seconds=1,
+    )
+    result = run_probe(options, target)
+    assert result["error"]["message"] == "cannot connect with password=***"
+    assert "hunter2" not in json.dumps(result)

@@ -123,6 +123,14 @@ class UnexpectedResponse(ApiError):
     """An answer that is not what Pulp sends (HTML login page, wrong host, redirect...)."""
 
 
+# Statuses whose message is just the server's own explanation.
+_SIMPLE_ERRORS: dict[int, tuple[type[ApiError], str]] = {
+    400: (BadRequest, "The server rejected the request"),
+    409: (Conflict, "Conflict"),
+    429: (TooManyRequests, "Limit reached"),
+}
+
+
 # --- helpers -----------------------------------------------------------------------
 
 
@@ -460,21 +468,11 @@ class PulpClient:
                 status_code=status,
                 url=url,
             )
-        if status == 400:
-            raise BadRequest(
-                f"The server rejected the request ({what}, 400): {server_says or _snippet(response)}",
-                status_code=status,
-                url=url,
-            )
-        if status == 409:
-            raise Conflict(
-                f"Conflict ({what}, 409): {server_says or _snippet(response)}",
-                status_code=status,
-                url=url,
-            )
-        if status == 429:
-            raise TooManyRequests(
-                f"Limit reached ({what}, 429): {server_says or _snippet(response)}",
+        simple = _SIMPLE_ERRORS.get(status)
+        if simple is not None:
+            error_class, label = simple
+            raise error_class(
+                f"{label} ({what}, {status}): {server_says or _snippet(response)}",
                 status_code=status,
                 url=url,
             )

@@ -42,6 +42,12 @@ def _duration(text: str) -> int:
     return value
 
 
+def _add_tests_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument(
+        "-t", "--tests", "--test", dest="tests", action="append", metavar="TEST", help=help_text
+    )
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
     cli.add_connection_options(common, suppress=True)
@@ -59,15 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         **formatting,
     )
     tests.add_argument("--list", action="store_true", help="list the available tests and exit")
-    tests.add_argument(
-        "-t",
-        "--tests",
-        "--test",
-        dest="tests",
-        action="append",
-        metavar="TEST",
-        help="a test to run (repeatable): full name, number (6) or unique prefix",
-    )
+    _add_tests_option(tests, "a test to run (repeatable): full name, number (6) or unique prefix")
     tests.add_argument("--all", action="store_true", help="run all seven tests")
     tests.add_argument(
         "--monitor",
@@ -117,15 +115,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         **formatting,
     )
     cancel.add_argument("run", metavar="RUN", help='run id, unique prefix, or "last"')
-    cancel.add_argument(
-        "-t",
-        "--tests",
-        "--test",
-        dest="tests",
-        action="append",
-        metavar="TEST",
-        help="cancel only this test's task (repeatable)",
-    )
+    _add_tests_option(cancel, "cancel only this test's task (repeatable)")
     cancel.add_argument("--json", action="store_true", help="print JSON instead of text")
     cancel.set_defaults(handler=cancel_command)
 

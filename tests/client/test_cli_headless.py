@@ -19,40 +19,14 @@ import pytest
 from rds_tui import cli
 from rds_tui.runs import RunStore
 
-from .fakepulp import FakePulp
+from .clihelpers import GUIDE_LIST, assert_outage_survived, run_cli
+from .fakepulp import GUIDE_CATALOG, FakePulp
 from .tcpproxy import TcpProxy
 
-GUIDE_LIST = """\
-=== Available RDS Connection Tests ===
 
-  test_1_idle_connection
-    Idle connection test (50 min) - baseline timeout test
-
-  test_2_active_heartbeat
-    Active heartbeat test (50 min) - periodic queries
-
-  test_3_long_transaction
-    Long transaction test (50 min) - idle transaction
-
-  test_4_transaction_with_work
-    Transaction with work test (50 min) - active transaction
-
-  test_5_session_variable
-    Session variable test (50 min) - connection pinning via SET
-
-  test_6_listen_notify
-    LISTEN/NOTIFY test (50 min) - CRITICAL: real worker behavior
-
-  test_7_listen_with_activity
-    LISTEN with activity test (50 min) - periodic notifications
-
-"""
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+def admin(pulp: FakePulp) -> list[str]:
+    """The guide's global options for the fake server's admin user."""
+    return ["--api-root", pulp.url, "--user", "admin", "--password", "password"]
 
 
 @pytest.fixture
@@ -96,12 +70,7 @@ def test_list_json(capsys, pulp):
 def test_dispatch_and_monitor_with_the_guides_output(capsys, pulp):
     code, out, err = run_cli(
         capsys,
-        "--api-root",
-        pulp.url,
-        "--user",
-        "admin",
-        "--password",
-        "password",
+        *admin(pulp),
         "rds_connection_tests",
         "-t",
         "test_1_idle_connection",
@@ -182,26 +151,13 @@ def test_several_tests_from_environment_variables(capsys, pulp, monkeypatch):
 def test_all_dispatches_the_seven(capsys, pulp):
     code, out, _ = run_cli(
         capsys,
-        "--api-root",
-        pulp.url,
-        "--user",
-        "admin",
-        "--password",
-        "password",
+        *admin(pulp),
         "rds_connection_tests",
         "--all",
         "--no-monitor",
     )
     assert code == 0 and out.startswith(f"Dispatching 7 test(s) to {pulp.url}")
-    assert [t["name"] for t in pulp.tasks.values()] == [
-        "test_1_idle_connection",
-        "test_2_active_heartbeat",
-        "test_3_long_transaction",
-        "test_4_transaction_with_work",
-        "test_5_session_variable",
-        "test_6_listen_notify",
-        "test_7_listen_with_activity",
-    ]
+    assert [t["name"] for t in pulp.tasks.values()] == GUIDE_CATALOG["available_tests"]
 
 
 def test_no_monitor_then_watch(capsys, pulp, monkeypatch):
@@ -231,12 +187,7 @@ def test_no_monitor_then_watch(capsys, pulp, monkeypatch):
 def test_json_output(capsys, pulp):
     code, out, _ = run_cli(
         capsys,
-        "--api-root",
-        pulp.url,
-        "--user",
-        "admin",
-        "--password",
-        "password",
+        *admin(pulp),
         "rds_connection_tests",
         "-t",
         "1",
@@ -256,12 +207,7 @@ def test_failed_task_exit_code(capsys):
     with FakePulp(final_state="failed") as pulp:
         code, out, _ = run_cli(
             capsys,
-            "--api-root",
-            pulp.url,
-            "--user",
-            "admin",
-            "--password",
-            "password",
+            *admin(pulp),
             "rds_connection_tests",
             "-t",
             "1",
@@ -277,12 +223,7 @@ def test_cancel(capsys, pulp):
     pulp.polls_to_finish = 10**6
     run_cli(
         capsys,
-        "--api-root",
-        pulp.url,
-        "--user",
-        "admin",
-        "--password",
-        "password",
+        *admin(pulp),
         "rds_connection_tests",
         "-t",
         "1",
@@ -337,38 +278,18 @@ def test_wrong_password(capsys, pulp):
     assert RunStore().list() == []
 
 
-def test_tests_disabled(capsys):
-    with FakePulp(enabled=False) as pulp:
-        code, _, err = run_cli(
-            capsys,
-            "--api-root",
-            pulp.url,
-            "--user",
-            "admin",
-            "--password",
-            "password",
-            "rds_connection_tests",
-            "-t",
-            "1",
-        )
-    assert code == cli.EXIT_API and "RDS connection tests are not enabled." in err
-
-
-def test_plugin_missing(capsys):
-    with FakePulp(plugin_installed=False) as pulp:
-        code, _, err = run_cli(
-            capsys,
-            "--api-root",
-            pulp.url,
-            "--user",
-            "admin",
-            "--password",
-            "password",
-            "rds_connection_tests",
-            "-t",
-            "1",
-        )
-    assert code == cli.EXIT_API and "plugin is not installed" in err
+@pytest.mark.parametrize(
+    ("server", "message"),
+    [
+        ({"enabled": False}, "RDS connection tests are not enabled."),
+        ({"plugin_installed": False}, "plugin is not installed"),
+    ],
+)
+def test_server_refuses(capsys, server, message):
+    with FakePulp(**server) as pulp:
+        code, _, err = run_cli(capsys, *admin(pulp), "rds_connection_tests", "-t", "1")
+    assert code == cli.EXIT_API and message in err
+    assert not pulp.tasks
 
 
 @pytest.mark.parametrize(
@@ -409,12 +330,7 @@ def test_global_options_after_the_subcommand(capsys, pulp):
     code, _out, _ = run_cli(
         capsys,
         "rds_connection_tests",
-        "--api-root",
-        pulp.url,
-        "--user",
-        "admin",
-        "--password",
-        "password",
+        *admin(pulp),
         "-t",
         "1",
         "--no-monitor",
@@ -475,11 +391,7 @@ def test_server_goes_away_mid_monitor_and_comes_back(capsys, pulp):
     finally:
         thread.join()
         proxy.stop()
-    assert code == cli.EXIT_OK, err
-    assert "! Status check failed: Cannot reach" in err
-    assert re.search(r"last successful poll \d+ s ago", err)
-    assert "✓ Server reachable again after" in err
-    assert "✓ All tasks completed!" in out
+    assert_outage_survived(code, out, err)
 
 
 def test_ctrl_c_stops_monitoring_and_says_how_to_reattach(tmp_path):

@@ -12,8 +12,8 @@ import pytest
 
 from rds_tui import cli
 
+from .clihelpers import GUIDE_LIST, run_cli
 from .fakepulp import FakePulp
-from .test_cli_headless import GUIDE_LIST, run_cli
 
 x509 = pytest.importorskip("cryptography.x509")
 from cryptography.hazmat.primitives import hashes, serialization

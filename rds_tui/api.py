@@ -110,7 +110,10 @@ class Conflict(ApiError):
 
 
 class TooManyRequests(ApiError):
-    """429: the server's limit of active tests (or a rate limit) was reached."""
+    """429: the server's limit of active tests (or a rate limit) was reached. Transient for
+    a monitor (a rate limit passes); a dispatch is never retried automatically."""
+
+    transient = True
 
 
 class ServerError(ApiError):

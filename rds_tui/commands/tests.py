@@ -616,6 +616,8 @@ def _load_run(run_id: str) -> Any:
 
 def watch_command(args: argparse.Namespace) -> int:
     run = _load_run(args.run)
+    if run.finished:
+        return _show_finished(run, args.json)
     connection = cli.resolve_connection(args, run=run)
     interval = _poll_interval(args, connection.profile)
     return _run_async(lambda session: _watch(session, args, connection, run, interval))
@@ -642,6 +644,24 @@ async def _watch(
             return await _monitor(session, client, run, interval)
     except ApiError as exc:
         return _api_failure(exc, args.json, session.json_document)
+
+
+def _show_finished(run: Any, as_json: bool) -> int:
+    """A run that already finished: its stored results, without asking the server."""
+    from rds_tui.models import Task
+    from rds_tui.monitor import TaskSnapshot
+
+    snapshots = [
+        TaskSnapshot(t.test_name, t.task_href, task=Task.model_validate(run.final[t.task_href]))
+        for t in run.tasks
+    ]
+    if not as_json:
+        out(f"Run {run.id} finished earlier; its results from the run history:")
+        printer = StatusPrinter(0, run.id)
+        for snapshot in snapshots:
+            for line in printer.task_lines(snapshot):
+                out(line)
+    return _finish(run, None, snapshots, as_json)
 
 
 def cancel_command(args: argparse.Namespace) -> int:

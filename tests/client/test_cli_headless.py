@@ -183,6 +183,14 @@ def test_no_monitor_then_watch(capsys, pulp, monkeypatch):
     assert "✓ All tasks completed!" in out
     assert RunStore().get(run_id).finished
 
+    # A finished run is shown from the history, even with the server gone.
+    pulp.stop()
+    code, out, err = run_cli(capsys, "watch", run_id)
+    assert code == cli.EXIT_OK, err
+    assert out.startswith(f"Run {run_id} finished earlier; its results from the run history:")
+    assert "  test_6_listen_notify: COMPLETED\n    Result: {'test': " in out
+    assert "✓ All tasks completed!" in out and "TEST SUMMARY" in out
+
 
 def test_json_output(capsys, pulp):
     code, out, _ = run_cli(

@@ -30,6 +30,7 @@ import secrets
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import tempfile
@@ -57,6 +58,7 @@ POOL_MODES = ("session", "transaction")
 # Set in the environment of every process of a lab: finds strays even without lab.json.
 LAB_DIR_ENV = "RDS_TUI_LAB_DIR"
 
+TEMPLATE_MAX_AGE = 14 * 24 * 3600  # seconds a cached cluster of another version is kept
 START_TIMEOUT = 120.0  # seconds for any one component to become ready
 MIGRATE_TIMEOUT = 600.0
 WORKER_NAME_TEMPLATE = "lab-w{n}-{pid}@{hostname}"
@@ -350,7 +352,9 @@ def _chown_to_server_user(path: Path) -> None:
 
 
 def _password() -> str:
-    return secrets.token_urlsafe(24)
+    # Letters and digits only: safe unquoted in argv, ini, TOML and URLs (no leading "-").
+    alphabet = string.ascii_letters + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(32))
 
 
 def _pulpcore_environment(settings_file: Path) -> dict[str, str]:
@@ -894,6 +898,7 @@ class _Starter:
         self.spawn_worker_launcher()
         if (cache_entry / "meta.json").exists():
             self.progress("starting PostgreSQL from the cached migrated cluster")
+            os.utime(cache_entry / "meta.json")  # marks it used (see _prune_templates)
             pg = self.state["postgres"]
             wanted = pg["superuser_password"]
             # Connect with the template's superuser password, then switch to this lab's.
@@ -909,6 +914,7 @@ class _Starter:
             self.migrate()
             self.stop_postgres()
             self.cache_template(cache_entry, self.state["postgres"]["superuser_password"])
+            _prune_templates(cache_entry)
             self.start_postgres()
             self.configure_roles()
         self.progress("starting PgBouncer")
@@ -923,6 +929,15 @@ class _Starter:
         self.processes.clear()
         _kill_strays(self.dir)
         _remove_runtime(self.dir, self.state.get("server_dir"))
+
+
+def _prune_templates(keep: Path) -> None:
+    """Drop cached clusters of other versions unused for TEMPLATE_MAX_AGE (~50 MB each)."""
+    cutoff = time.time() - TEMPLATE_MAX_AGE
+    for entry in keep.parent.iterdir():
+        meta = entry / "meta.json"
+        if entry != keep and meta.exists() and meta.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- state

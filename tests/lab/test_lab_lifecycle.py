@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from rds_tui import lab as lab_module
@@ -49,8 +50,13 @@ def test_up_in_the_default_dir_then_down_leaves_no_process_and_no_port(tmp_path)
         ports = [status["postgres"]["port"], status["pgbouncer"]["port"],
                  int(status["api_root"].rsplit(":", 1)[1])]  # fmt: skip
         assert set(ports) <= set(lab_module.listening_ports_of(set(pids)))
+        # A worker busy with a task waits for it forever on SIGTERM: down must not.
+        busy_worker_task = start_a_long_probe_task(status)
     finally:
+        started = time.monotonic()
         down = rds_tui("lab", "down", env=env)
+    assert time.monotonic() - started < 15
+    assert busy_worker_task["state"] == "running"
     assert down.returncode == 0, down.stderr
     assert "Stopped the lab" in down.stdout
     assert lab_module.processes_of_lab(directory) == []
@@ -60,6 +66,24 @@ def test_up_in_the_default_dir_then_down_leaves_no_process_and_no_port(tmp_path)
     assert (directory / "logs" / "api.log").exists()  # logs stay for reading
     after = rds_tui("lab", "status", env=env)
     assert after.returncode == 3 and "No lab in" in after.stdout
+
+
+def start_a_long_probe_task(lab: dict) -> dict:
+    """Dispatch one 50-"minute" probe (50 s in the lab) and wait until it runs."""
+    with httpx.Client(
+        base_url=lab["api_root"], auth=(lab["username"], lab["password"]), timeout=30
+    ) as http:
+        response = http.post(
+            "/api/pulp/rds-connection-tests/",
+            json={"tests": ["test_2_active_heartbeat"], "duration_minutes": 50},
+        )
+        assert response.status_code == 202, response.text
+        task_href = response.json()["tasks"][0]["task_href"]
+        deadline = time.monotonic() + 60
+        while (task := http.get(task_href).json())["state"] != "running":
+            assert time.monotonic() < deadline, f"the probe task never ran: {task}"
+            time.sleep(0.2)
+    return task
 
 
 def test_busy_port_is_refused_before_anything_starts(tmp_path):

@@ -42,6 +42,8 @@ class Pulp:
 
     def __init__(self, lab: dict[str, Any]):
         self.lab = lab
+        domains = lab.get("options", {}).get("extra_settings", {}).get("DOMAIN_ENABLED")
+        self.tasks_url = "/pulp/default/api/v3/tasks/" if domains else TASKS
         self.http = httpx.Client(
             base_url=lab["api_root"], auth=(lab["username"], lab["password"]), timeout=30
         )
@@ -53,7 +55,9 @@ class Pulp:
 
     def tasks(self, task_ids: list[str]) -> dict[str, dict]:
         """The tasks by id, in one request."""
-        response = self.http.get(TASKS, params={"pulp_id__in": ",".join(task_ids), "limit": 100})
+        response = self.http.get(
+            self.tasks_url, params={"pulp_id__in": ",".join(task_ids), "limit": 100}
+        )
         response.raise_for_status()
         return {
             task["pulp_href"].rstrip("/").rsplit("/", 1)[1]: task
@@ -77,7 +81,7 @@ class Pulp:
 
     def active_rds_tasks(self) -> list[dict]:
         response = self.http.get(
-            TASKS,
+            self.tasks_url,
             params={
                 "name__contains": TASK_NAME_PREFIX,
                 "state__in": "waiting,running,canceling",

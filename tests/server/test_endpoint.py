@@ -277,3 +277,12 @@ def test_disabled_tests_get_the_guides_403(lab_factory):
     catalog = httpx.get(url, timeout=30).json()
     assert catalog["enabled"] is False
     assert catalog["available_tests"] == ALL_TESTS
+
+
+def test_task_hrefs_carry_the_domain_when_domains_are_enabled(pulp_factory):
+    pulp = pulp_factory(workers=1, extra_settings={"DOMAIN_ENABLED": True})
+    [task] = pulp.dispatch(["test_2_active_heartbeat"], duration_minutes=1)
+    assert task["task_href"] == f"/pulp/default/api/v3/tasks/{task['task_id']}/"
+    response = pulp.http.get(task["task_href"])
+    assert response.status_code == 200
+    assert response.json()["name"] == "pulp_rds_tests.app.tasks.test_2_active_heartbeat"

@@ -26,8 +26,8 @@ SURVIVORS = ["test_2_active_heartbeat", "test_4_transaction_with_work"]
 # Generous bound on detection: the server closes at its timeout, the probe must notice
 # within a second (it takes milliseconds; bench/probe_detection_latency.py measures it).
 LATE = 1.0
-# The probe stamps its last message when the answer arrives, a hair after the server's
-# idle timer started.
+# The probe times idleness from when it sent its last message, a round trip before the
+# server's idle timer starts: it can only err long. A little slack for timer granularity.
 EARLY = 0.1
 
 

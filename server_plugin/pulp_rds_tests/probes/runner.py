@@ -87,11 +87,13 @@ class ProbeSession:
         self.conn = conn
         self.watch = watch
         self.timeline = timeline
-        # End of the last successful exchange: the server's idle timers start here.
+        # When the probe last sent something that the server answered: the server's idle
+        # timers start a round trip later, so the idle time measured from here errs long.
         self.last_message_at = time.monotonic()
 
     def query(self, kind: str, statement, params=None, detected_by: str = "heartbeat") -> list:
         """Run one statement; ConnectionLost if the connection turns out to be gone."""
+        sent_at = time.monotonic()
         try:
             cursor = self.conn.execute(statement, params)
             rows = cursor.fetchall() if cursor.description else []
@@ -99,10 +101,10 @@ class ProbeSession:
             if is_connection_lost(self.conn, exc):
                 raise ConnectionLost(self.watch.disconnect(detected_by, exc)) from None
             raise
-        self.last_message_at = time.monotonic()
+        self.last_message_at = sent_at
         shown = statement.as_string(self.conn) if hasattr(statement, "as_string") else statement
         detail = shown if not rows else f"{shown} -> {_short(rows)}"
-        self.timeline.add(kind, detail, at=self.last_message_at)
+        self.timeline.add(kind, detail)
         return rows
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
+import select
 import signal
 import socket
 import subprocess
@@ -240,3 +243,47 @@ def test_foreground_lab_stops_everything_on_ctrl_c(tmp_path):
     assert running.returncode == 0
     assert lab_module.processes_of_lab(tmp_path) == []
     assert not (tmp_path / "lab.json").exists()
+
+
+def test_lab_command_opens_the_dashboard_on_the_lab_and_tears_down_on_quit(tmp_path):
+    """`rds-tui lab` in a terminal: the dashboard on profile `lab`; `q` stops everything."""
+    directory = tmp_path / "lab"
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the command in a terminal of 120x40
+        try:
+            os.environ.update(TERM="xterm-256color", COLUMNS="120", LINES="40")
+            os.execv(sys.executable, [*RDS_TUI, "lab", "--workers", "1", "--dir", str(directory)])
+        finally:
+            os._exit(127)  # never run pytest's code in the forked child
+    screen = b""
+
+    def read_for(seconds: float) -> None:
+        nonlocal screen
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if select.select([terminal], [], [], 0.2)[0]:
+                with contextlib.suppress(OSError):
+                    screen += os.read(terminal, 65536)
+
+    try:
+        deadline = time.monotonic() + 120
+        while not (lab_module.status(directory) or {}).get("running"):
+            assert time.monotonic() < deadline, screen.decode(errors="replace")[-2000:]
+            read_for(0.5)
+        read_for(3)  # the dashboard draws
+        assert b"Quit" in screen, screen.decode(errors="replace")[-2000:]
+        os.write(terminal, b"q")
+        deadline = time.monotonic() + 60
+        while (exited := os.waitpid(pid, os.WNOHANG))[0] == 0:
+            assert time.monotonic() < deadline, "rds-tui lab did not exit after q"
+            read_for(0.2)
+    finally:
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+        os.close(terminal)
+    assert os.waitstatus_to_exitcode(exited[1]) == 0
+    assert b"lab: stopping" in screen
+    assert lab_module.processes_of_lab(directory) == []
+    assert not (directory / "lab.json").exists()

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic import ValidationError
+
 from rds_tui.api import ApiError, PulpClient
 from rds_tui.models import FINAL_STATES, ProgressReport, Task, TaskState, task_id_from_href
 
@@ -195,6 +197,14 @@ class RunMonitor:
             TaskSnapshot(test_name=t.test_name, task_href=t.task_href) for t in run.tasks
         ]
         self._by_href = {s.task_href: s for s in self.snapshots}
+        # Tasks whose final JSON the run history already holds are not polled again.
+        for href, stored in (getattr(run, "final", None) or {}).items():
+            snapshot = self._by_href.get(href)
+            if snapshot is not None and snapshot.task is None:
+                try:
+                    snapshot.task = Task.model_validate(stored)
+                except ValidationError:
+                    continue
         self.started_monotonic = time.monotonic()
         self.last_success_at: float | None = None  # wall clock
         self._last_success_monotonic: float | None = None

@@ -211,3 +211,15 @@ def test_elapsed_uses_server_clock():
     )
     # The server's clock is 30 s ahead: 130 s have passed on the server's clock.
     assert 129 <= snapshot.elapsed_seconds(clock_skew_seconds=30) <= 131
+
+
+async def test_tasks_final_in_the_history_are_not_polled():
+    run = run_of("done", "pending")
+    run.final = {href(0): task(0, "completed", result={"connection_alive": True})}
+    server = ScriptedServer([[task(1, "completed", result={})]])
+    monitor, events = await collect(server, run)
+    assert [r.url.params["pulp_id__in"] for r in server.requests] == [
+        href(1).rstrip("/").rsplit("/", 1)[-1]
+    ]
+    assert [s.state for s in monitor.snapshots] == ["completed", "completed"]
+    assert isinstance(events[-1], AllFinished)

@@ -13,6 +13,7 @@ import json
 import signal
 import sys
 from pathlib import Path
+from signal import SIGINT, SIGTERM
 from typing import Any
 
 EXIT_OK = 0
@@ -174,14 +175,15 @@ def _up(args: argparse.Namespace) -> int:
         return _run_foreground(args, dashboard=False)
     from rds_tui.lab import LabError
 
-    signal.signal(signal.SIGTERM, _interrupt_once)
+    previous = {sig: signal.signal(sig, _interrupt_once) for sig in (SIGTERM, SIGINT)}
     try:
         state = _start(args)
     except LabError as exc:
         print(f"rds-tui lab: {exc}", file=sys.stderr)
         return EXIT_LAB_ERROR
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     profile = _save_profile(state)
     print(_describe(state, profile))
     print(f"Stop it with: rds-tui lab down --dir {state['dir']}")

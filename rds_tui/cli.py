@@ -201,6 +201,22 @@ def load_profile(name: str) -> Any:
         raise UsageError(str(exc)) from None
 
 
+def check_api_root(api_root: str) -> str:
+    """The base URL, or a UsageError for an address that cannot be one."""
+    from urllib.parse import urlsplit
+
+    text = api_root.strip()
+    parts = urlsplit(text if "://" in text else "https://" + text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--api-root {api_root!r} is not a server URL; use https://HOST[:PORT]")
+    if parts.path.strip("/") or parts.query:
+        raise UsageError(
+            f"--api-root {api_root!r} has a path: give the server's base URL "
+            f"({parts.scheme}://{parts.netloc}); the Pulp API path goes in --api-prefix"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def resolve_connection(args: argparse.Namespace, *, run: Any = None) -> Connection:
     """Flags win over the profile, the profile over the environment. For an existing
     run (`watch`, `cancel`) the server is the run's, and its profile is the default."""
@@ -229,6 +245,8 @@ def resolve_connection(args: argparse.Namespace, *, run: Any = None) -> Connecti
         api_root = pick("api_root", "api_root", ENV_API_ROOT)
         api_prefix, domain = pick("api_prefix", "api_prefix"), pick("domain", "domain")
 
+    if api_root:
+        api_root = check_api_root(api_root)
     username = pick("user", "username", ENV_USER)
     password = option("password")
     if password is not None:

@@ -320,6 +320,20 @@ def test_server_refuses(capsys, server, message):
         ),
         (["--profile", "nope", "rds_connection_tests", "-t", "1"], "nope"),
         (["watch", "20990101"], "no run"),
+        (
+            [
+                "--api-root",
+                "https://pulp.example.com/pulp/api/v3/",
+                "rds_connection_tests",
+                "-t",
+                "1",
+            ],
+            "has a path",
+        ),
+        (
+            ["--api-root", "ftp://pulp.example.com", "rds_connection_tests", "-t", "1"],
+            "not a server URL",
+        ),
     ],
 )
 def test_usage_errors(capsys, argv, message):

@@ -10,6 +10,7 @@ import json
 import time
 from datetime import datetime
 
+import psycopg
 import pytest
 
 from .labpulp import ALL_TESTS, PRODUCTION_SCALE_LAB, TRANSACTION_MODE_LAB, Pulp
@@ -225,3 +226,46 @@ def test_without_stop_on_disconnect_the_task_waits_out_the_duration(pulp, lab):
     assert result["seconds_to_disconnect"] < 5 <= result["actual_duration_seconds"] < 6
     elapsed = {r["code"]: r for r in task["progress_reports"]}["rds.elapsed"]
     assert elapsed["done"] == elapsed["total"] == 5
+
+
+def test_a_death_between_two_heartbeats_is_timed_exactly(pulp, lab):
+    # Heartbeats every 5 s cannot beat a 3 s idle cutoff: the close comes between two
+    # beats and the passive watch times it, instead of the next heartbeat finding it.
+    tasks = pulp.wait(
+        pulp.dispatch(
+            ["test_2_active_heartbeat"], duration_minutes=8, heartbeat_interval_seconds=5
+        ),
+        timeout=40,
+    )
+    result = tasks["test_2_active_heartbeat"]["result"]
+    assert result["disconnected"] is True and result["detected_by"] == "passive-watch"
+    assert result["heartbeats_ok"] is None  # the first beat was never due
+    timeout = lab["idle_timeout"]
+    assert timeout - EARLY <= result["idle_seconds_before_disconnect"] <= timeout + LATE
+
+
+def test_a_backend_killed_by_an_administrator_is_reported_with_its_reason(pulp, lab):
+    [dispatched] = pulp.dispatch(
+        ["test_2_active_heartbeat"], duration_minutes=20, heartbeat_interval_seconds=1
+    )
+    pulp.wait([dispatched], states={"running"}, timeout=30)
+    deadline = time.monotonic() + 10
+    while not (backends := pulp.probe_backends()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [(pid, _, _)] = backends
+    pg = lab["postgres"]
+    with psycopg.connect(
+        host=pg["host"],
+        port=pg["port"],
+        user=pg["superuser"],
+        password=pg["superuser_password"],
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        assert conn.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0] is True
+    result = pulp.wait([dispatched], timeout=20)["test_2_active_heartbeat"]["result"]
+    assert result["disconnected"] is True
+    assert result["sqlstate"] == "57P01"
+    assert result["server_message"] == "terminating connection due to administrator command"
+    assert result["detected_by"] in {"passive-watch", "heartbeat"}
+    assert result["seconds_to_disconnect"] < 10

@@ -72,6 +72,9 @@ class PassiveWatch:
         handlers as they come.
         """
         pgconn = self._conn.pgconn
+        # What already sits in libpq's buffer (read along with the last result) never makes
+        # the socket readable again: parse it first. No I/O, nothing sent.
+        self._deliver_notifications()
         while True:
             if self._fatal is not None:
                 return self.disconnect("passive-watch", None)

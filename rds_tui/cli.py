@@ -207,6 +207,12 @@ def check_api_root(api_root: str) -> str:
 
     text = api_root.strip()
     parts = urlsplit(text if "://" in text else "https://" + text)
+    if parts.username is not None or parts.password is not None:
+        # Never echo it: the URL holds a password.
+        raise UsageError(
+            "--api-root contains credentials (user:password@host); give the user with "
+            f"--user and the password with {ENV_PASSWORD} instead"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"--api-root {api_root!r} is not a server URL; use https://HOST[:PORT]")
     if parts.path.strip("/") or parts.query:

@@ -323,6 +323,15 @@ def test_server_refuses(capsys, server, message):
         (
             [
                 "--api-root",
+                "https://admin:hunter2@pulp.example.com",
+                "rds_connection_tests",
+                "--list",
+            ],
+            "contains credentials",
+        ),
+        (
+            [
+                "--api-root",
                 "https://pulp.example.com/pulp/api/v3/",
                 "rds_connection_tests",
                 "-t",
@@ -340,6 +349,7 @@ def test_usage_errors(capsys, argv, message):
     code, _, err = run_cli(capsys, *argv)
     assert code == cli.EXIT_USAGE
     assert message in err and "Traceback" not in err
+    assert "hunter2" not in err
 
 
 def test_argparse_errors_exit_2(capsys):

@@ -506,35 +506,38 @@ class _Starter:
                 )
             time.sleep(0.1)
 
-    def sql(self, statements: list[str], database: str = "postgres") -> None:
+    def connect_superuser(self, database: str = "postgres", timeout: int = 10):
         import psycopg
 
         pg = self.state["postgres"]
-        with psycopg.connect(
+        return psycopg.connect(
             host=HOST,
             port=pg["port"],
             user=SUPERUSER,
             password=pg["superuser_password"],
             dbname=database,
             autocommit=True,
-            connect_timeout=10,
-        ) as conn:
-            for statement in statements:
-                conn.execute(statement)
+            connect_timeout=timeout,
+        )
+
+    def sql(self, statements: list[str], database: str = "postgres") -> None:
+        import psycopg
+
+        try:
+            with self.connect_superuser(database) as conn:
+                for statement in statements:
+                    conn.execute(statement)
+        except psycopg.Error as exc:
+            raise LabError(
+                f"The lab could not set up its database ({type(exc).__name__}: {exc}). "
+                f"Nothing was left running. PostgreSQL's log: {self.logs / 'postgres.log'}"
+            ) from None
 
     def postgres_accepts(self) -> bool:
         import psycopg
 
-        pg = self.state["postgres"]
         try:
-            psycopg.connect(
-                host=HOST,
-                port=pg["port"],
-                user=SUPERUSER,
-                password=pg["superuser_password"],
-                dbname="postgres",
-                connect_timeout=2,
-            ).close()
+            self.connect_superuser(timeout=2).close()
         except psycopg.OperationalError:
             return False
         return True
@@ -553,6 +556,17 @@ class _Starter:
     # -- steps ----------------------------------------------------------------------
 
     def prepare(self) -> None:
+        options = self.options
+        for flag, port in (
+            ("--api-port", options.api_port),
+            ("--postgres-port", options.postgres_port),
+            ("--pgbouncer-port", options.pgbouncer_port),
+        ):
+            if port is not None and not port_is_free(port):
+                raise LabError(
+                    f"Port {port} on {HOST} ({flag}) is already in use. Choose another port, "
+                    f"or leave {flag} out to pick a free one."
+                )
         self.logs.mkdir(exist_ok=True)
         for old_log in self.logs.glob("*.log"):
             old_log.unlink()
@@ -570,18 +584,7 @@ class _Starter:
         for sub in ("media", "static", "working", "upload-tmp"):
             (pulp_dir / sub).mkdir(parents=True)
 
-        options = self.options
         avoid = {p for p in (options.api_port, options.postgres_port, options.pgbouncer_port) if p}
-        for flag, port in (
-            ("--api-port", options.api_port),
-            ("--postgres-port", options.postgres_port),
-            ("--pgbouncer-port", options.pgbouncer_port),
-        ):
-            if port is not None and not port_is_free(port):
-                raise LabError(
-                    f"Port {port} on {HOST} ({flag}) is already in use. Choose another port, "
-                    f"or leave {flag} out to pick a free one."
-                )
         free = iter(pick_free_ports(3, avoid))
         self.state = {
             "version": 1,
@@ -928,7 +931,7 @@ class _Starter:
         _stop_records(self.processes)
         self.processes.clear()
         _kill_strays(self.dir)
-        _remove_runtime(self.dir, self.state.get("server_dir"))
+        _remove_runtime(self.dir, str(self.server_dir) if self.server_dir else None)
 
 
 def _prune_templates(keep: Path) -> None:

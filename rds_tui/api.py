@@ -209,6 +209,19 @@ def _find_ssl_error(exc: BaseException) -> BaseException | None:
     return None
 
 
+def _describe(exc: BaseException) -> str:
+    """The first non-empty message along the exception's chain (httpx's ReadError and
+    friends are often empty), else what an empty one means."""
+    names = []
+    current: BaseException | None = exc
+    while current is not None and len(names) < 5:
+        if str(current).strip():
+            return str(current).strip()
+        names.append(type(current).__name__)
+        current = current.__cause__ or current.__context__
+    return f"the connection closed without an answer ({names[0]})"
+
+
 def _parse_http_date(value: str | None) -> float | None:
     if not value:
         return None
@@ -371,26 +384,44 @@ class PulpClient:
                 "The server may be overloaded or unreachable.",
                 url=shown,
             ) from None
-        except httpx.TransportError as exc:
-            ssl_error = _find_ssl_error(exc)
-            if ssl_error is not None:
-                if isinstance(ssl_error, ssl.SSLCertVerificationError):
-                    reason = f"certificate verify failed ({ssl_error.verify_message})"
-                else:
-                    reason = getattr(ssl_error, "reason", None) or str(ssl_error)
-                raise TlsError(
-                    f"TLS handshake with {self.base_url} failed: {reason}. If the server uses a "
-                    "private CA, pass --ca-bundle /path/to/ca.pem; --no-verify-ssl disables "
-                    "the check (insecure).",
-                    url=shown,
-                ) from None
-            raise ServerUnreachable(
-                f"Cannot reach {self.base_url} ({what}): {exc or type(exc).__name__}. "
-                "Check --api-root and that the server is running.",
-                url=shown,
-            ) from None
+        except (httpx.TransportError, OSError) as exc:  # ssl.SSLError is an OSError
+            raise self._transport_error(exc, what, shown) from None
         self._note_clock(response, sent_at, time.time())
         return response
+
+    def _transport_error(self, exc: BaseException, what: str, shown: str) -> ApiError:
+        """The ApiError for a request that got no HTTP answer."""
+        ssl_error = _find_ssl_error(exc)
+        if ssl_error is not None:
+            if isinstance(ssl_error, ssl.SSLCertVerificationError):
+                reason = f"certificate verify failed ({ssl_error.verify_message})"
+            else:
+                reason = getattr(ssl_error, "reason", None) or str(ssl_error)
+            if "CERTIFICATE_REQUIRED" in str(ssl_error).upper() and not self.cert:
+                advice = "The server requires a client certificate: pass --cert and --key."
+            elif (
+                self.cert
+                and "CERTIFICATE" in str(ssl_error).upper()
+                and ("ALERT" in str(ssl_error).upper())
+            ):
+                advice = "The server refused the client certificate: check --cert and --key."
+            else:
+                advice = (
+                    "If the server uses a private CA, pass --ca-bundle /path/to/ca.pem; "
+                    "--no-verify-ssl disables the check (insecure)."
+                )
+            return TlsError(
+                f"TLS handshake with {self.base_url} failed: {reason}. {advice}", url=shown
+            )
+        hint = "Check --api-root and that the server is running."
+        if self.base_url.startswith("https://") and not self.cert:
+            hint += (
+                " A server that requires a client certificate also drops the connection:"
+                " then pass --cert and --key."
+            )
+        return ServerUnreachable(
+            f"Cannot reach {self.base_url} ({what}): {_describe(exc)}. {hint}", url=shown
+        )
 
     def _note_clock(self, response: httpx.Response, sent_at: float, received_at: float) -> None:
         server_time = _parse_http_date(response.headers.get("date"))

@@ -159,7 +159,8 @@ def test_client_certificate_authenticates(capsys, pki):
             "-t",
             "1",
         )
-        assert code == cli.EXIT_API and "rds-tui: error:" in err
+        assert code == cli.EXIT_API
+        assert "client certificate" in err and "--cert" in err
 
 
 def test_missing_certificate_file_is_a_usage_error(capsys, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import threading
 import time
 from urllib.parse import urlsplit
@@ -288,3 +289,47 @@ def test_server_goes_away_mid_monitor_and_comes_back(capsys, pulp):
         proxy.stop()
     assert_outage_survived(code, out, err)
     assert "test_2_active_heartbeat: COMPLETED" in out
+
+
+def test_too_many_active_tests(capsys, pulp):
+    code, _, err = run_cli(
+        capsys,
+        *credentials(pulp),
+        "rds_connection_tests",
+        "--all",
+        "--duration",
+        "120",
+        "--no-monitor",
+    )
+    assert code == cli.EXIT_OK, err
+    code, _, err = run_cli(capsys, *credentials(pulp), "rds_connection_tests", "-t", "1")
+    assert code == cli.EXIT_API
+    assert "Limit reached (dispatching tests, 429)" in err and "already waiting or running" in err
+
+
+def test_user_who_is_not_staff(capsys, pulp):
+    password = "Vw-" + secrets.token_urlsafe(12)
+    with httpx.Client(base_url=pulp["api_root"], auth=(pulp["username"], pulp["password"])) as http:
+        found = http.get("/pulp/api/v3/users/", params={"username": "rds-viewer"}).json()
+        for user in found["results"]:
+            http.delete(user["pulp_href"])
+        created = http.post(
+            "/pulp/api/v3/users/",
+            json={"username": "rds-viewer", "password": password, "is_staff": False},
+        )
+        assert created.status_code == 201, created.text
+    code, _, err = run_cli(
+        capsys,
+        "--api-root",
+        pulp["api_root"],
+        "--user",
+        "rds-viewer",
+        "--password",
+        password,
+        "rds_connection_tests",
+        "-t",
+        "1",
+    )
+    assert code == cli.EXIT_API
+    assert "Forbidden for user 'rds-viewer'" in err and "is_staff" in err
+    assert password not in err

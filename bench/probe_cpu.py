@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
-
-from rds_tui import lab as lab_module
+from probe_lab import throwaway_lab
 
 IDLE_TESTS = ["test_1_idle_connection", "test_6_listen_notify"]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -48,13 +46,16 @@ def cpu_seconds(pid: int) -> float:
 
 
 def measure(lab: dict, minutes: int) -> None:
-    client = httpx.Client(base_url=lab["api_root"], auth=(lab["username"], lab["password"]),
-                          timeout=30)
-    workers = {record["pid"] for name, record in lab["processes"].items()
-               if name.startswith("worker")}
+    client = httpx.Client(
+        base_url=lab["api_root"], auth=(lab["username"], lab["password"]), timeout=30
+    )
+    workers = {
+        record["pid"] for name, record in lab["processes"].items() if name.startswith("worker")
+    }
     before_tasks = children_of(workers)
-    response = client.post("/api/pulp/rds-connection-tests/",
-                           json={"tests": IDLE_TESTS, "duration_minutes": minutes})
+    response = client.post(
+        "/api/pulp/rds-connection-tests/", json={"tests": IDLE_TESTS, "duration_minutes": minutes}
+    )
     response.raise_for_status()
     ids = [task["task_id"] for task in response.json()["tasks"]]
     time.sleep(5)  # connected, opening query done, first progress saved
@@ -64,16 +65,20 @@ def measure(lab: dict, minutes: int) -> None:
     time.sleep(minutes * 60 - 10)
     used = {pid: cpu_seconds(pid) - start[pid] for pid in task_processes}
     held_minutes = (time.monotonic() - started) / 60
-    tasks = client.get("/pulp/api/v3/tasks/", params={
-        "pulp_id__in": ",".join(ids), "fields": "state"}).json()["results"]
-    print(f"task processes: {len(task_processes)} (tasks {[t['state'] for t in tasks]}), "
-          f"measured over {held_minutes:.2f} min each")
+    tasks = client.get(
+        "/pulp/api/v3/tasks/", params={"pulp_id__in": ",".join(ids), "fields": "state"}
+    ).json()["results"]
+    print(
+        f"task processes: {len(task_processes)} (tasks {[t['state'] for t in tasks]}), "
+        f"measured over {held_minutes:.2f} min each"
+    )
     for pid, seconds in sorted(used.items()):
-        print(f"  pid {pid}: {seconds:.3f} CPU s -> {seconds / held_minutes:.4f} "
-              "CPU s per probe-minute")
+        print(
+            f"  pid {pid}: {seconds:.3f} CPU s -> {seconds / held_minutes:.4f} "
+            "CPU s per probe-minute"
+        )
     total = sum(used.values()) / (held_minutes * max(1, len(used)))
-    print(f"mean: {total:.4f} CPU s per probe-minute (target < 0.1; clock tick "
-          f"{1 / TICKS:.2f} s)")
+    print(f"mean: {total:.4f} CPU s per probe-minute (target < 0.1; clock tick {1 / TICKS:.2f} s)")
     for task_id in ids:
         client.patch(f"/pulp/api/v3/tasks/{task_id}/", json={"state": "canceled"})
 
@@ -82,17 +87,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=int, default=2, help="probe duration (default 2)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="rds-bench-") as directory:
-        options = lab_module.LabOptions(
-            workers=len(IDLE_TESTS), idle_timeout=3600, idle_in_transaction_timeout=3600,
-            extra_settings={"RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS": 60},
-        )
-        print("starting a lab...", flush=True)
-        lab = lab_module.start(Path(directory), options)
-        try:
-            measure(lab, args.minutes)
-        finally:
-            lab_module.stop(Path(directory))
+    lab_options = {
+        "workers": len(IDLE_TESTS),
+        "idle_timeout": 3600,
+        "idle_in_transaction_timeout": 3600,
+        "extra_settings": {"RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS": 60},
+    }
+    with throwaway_lab(**lab_options) as lab:
+        measure(lab, args.minutes)
 
 
 if __name__ == "__main__":

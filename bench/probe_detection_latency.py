@@ -17,12 +17,12 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
 import httpx
+from probe_lab import throwaway_lab
 
 from rds_tui import lab as lab_module
 
@@ -49,14 +49,16 @@ def server_close_times(postgres_log: Path) -> dict[int, datetime]:
 
 
 def run_round(client: httpx.Client) -> list[dict]:
-    response = client.post("/api/pulp/rds-connection-tests/",
-                           json={"tests": DYING, "duration_minutes": 10})
+    response = client.post(
+        "/api/pulp/rds-connection-tests/", json={"tests": DYING, "duration_minutes": 10}
+    )
     response.raise_for_status()
     ids = [task["task_id"] for task in response.json()["tasks"]]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        tasks = client.get("/pulp/api/v3/tasks/", params={
-            "pulp_id__in": ",".join(ids), "fields": "state,result"}).json()["results"]
+        tasks = client.get(
+            "/pulp/api/v3/tasks/", params={"pulp_id__in": ",".join(ids), "fields": "state,result"}
+        ).json()["results"]
         if all(task["state"] in {"completed", "failed", "canceled"} for task in tasks):
             return [task["result"] for task in tasks if task["result"]]
         time.sleep(0.3)
@@ -66,13 +68,16 @@ def run_round(client: httpx.Client) -> list[dict]:
 def summary(label: str, values_ms: list[float]) -> str:
     values = sorted(values_ms)
     p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-    return (f"{label:<48} n={len(values):>3}  min {values[0]:7.1f}  median "
-            f"{statistics.median(values):7.1f}  p95 {p95:7.1f}  max {values[-1]:7.1f} ms")
+    return (
+        f"{label:<48} n={len(values):>3}  min {values[0]:7.1f}  median "
+        f"{statistics.median(values):7.1f}  p95 {p95:7.1f}  max {values[-1]:7.1f} ms"
+    )
 
 
 def measure(lab: dict, rounds: int) -> None:
-    client = httpx.Client(base_url=lab["api_root"], auth=(lab["username"], lab["password"]),
-                          timeout=30)
+    client = httpx.Client(
+        base_url=lab["api_root"], auth=(lab["username"], lab["password"]), timeout=30
+    )
     results = []
     for number in range(rounds):
         results += run_round(client)
@@ -104,14 +109,8 @@ def main() -> None:
     if args.dir:
         measure(lab_module.status(args.dir), args.rounds)
         return
-    with tempfile.TemporaryDirectory(prefix="rds-bench-") as directory:
-        options = lab_module.LabOptions(workers=5, idle_timeout=3, idle_in_transaction_timeout=2)
-        print("starting a lab...", flush=True)
-        lab = lab_module.start(Path(directory), options)
-        try:
-            measure(lab, args.rounds)
-        finally:
-            lab_module.stop(Path(directory))
+    with throwaway_lab(workers=5, idle_timeout=3, idle_in_transaction_timeout=2) as lab:
+        measure(lab, args.rounds)
 
 
 if __name__ == "__main__":

@@ -99,18 +99,29 @@ class Pulp:
         while self.active_rds_tasks() and time.monotonic() < deadline:
             time.sleep(0.2)
 
-    def probe_backends(self) -> list[tuple]:
-        """Server backends (PostgreSQL) that carry a probe's application_name."""
+    def postgres(self) -> psycopg.Connection:
+        """A superuser connection straight to the lab's PostgreSQL (not through PgBouncer)."""
         pg = self.lab["postgres"]
-        with psycopg.connect(
-            host=pg["host"],
-            port=pg["port"],
-            user=pg["superuser"],
-            password=pg["superuser_password"],
-            dbname="postgres",
+        return self._connect(
+            pg["host"], pg["port"], pg["superuser"], pg["superuser_password"], "postgres"
+        )
+
+    def _connect(
+        self, host: str, port: int, user: str, password: str, dbname: str
+    ) -> psycopg.Connection:
+        return psycopg.connect(
+            host=host,
+            port=port,
+            user=user,
+            password=password,
+            dbname=dbname,
             autocommit=True,
             connect_timeout=10,
-        ) as conn:
+        )
+
+    def probe_backends(self) -> list[tuple]:
+        """Server backends (PostgreSQL) that carry a probe's application_name."""
+        with self.postgres() as conn:
             return conn.execute(
                 "SELECT pid, application_name, state FROM pg_stat_activity"
                 " WHERE application_name LIKE 'rds-probe:%'"
@@ -119,14 +130,8 @@ class Pulp:
     def probe_clients(self) -> list[dict]:
         """PgBouncer's client connections that carry a probe's application_name."""
         pgb = self.lab["pgbouncer"]
-        with psycopg.connect(
-            host=pgb["host"],
-            port=pgb["port"],
-            user=pgb["admin_user"],
-            password=pgb["admin_password"],
-            dbname="pgbouncer",
-            autocommit=True,
-            connect_timeout=10,
+        with self._connect(
+            pgb["host"], pgb["port"], pgb["admin_user"], pgb["admin_password"], "pgbouncer"
         ) as conn:
             cursor = conn.cursor()
             # The admin console speaks the simple query protocol only.

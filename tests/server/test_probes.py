@@ -10,7 +10,6 @@ import json
 import time
 from datetime import datetime
 
-import psycopg
 import pytest
 
 from .labpulp import ALL_TESTS, PRODUCTION_SCALE_LAB, TRANSACTION_MODE_LAB, Pulp
@@ -244,7 +243,7 @@ def test_a_death_between_two_heartbeats_is_timed_exactly(pulp, lab):
     assert timeout - EARLY <= result["idle_seconds_before_disconnect"] <= timeout + LATE
 
 
-def test_a_backend_killed_by_an_administrator_is_reported_with_its_reason(pulp, lab):
+def test_a_backend_killed_by_an_administrator_is_reported_with_its_reason(pulp):
     [dispatched] = pulp.dispatch(
         ["test_2_active_heartbeat"], duration_minutes=20, heartbeat_interval_seconds=1
     )
@@ -253,15 +252,7 @@ def test_a_backend_killed_by_an_administrator_is_reported_with_its_reason(pulp, 
     while not (backends := pulp.probe_backends()) and time.monotonic() < deadline:
         time.sleep(0.1)
     [(pid, _, _)] = backends
-    pg = lab["postgres"]
-    with psycopg.connect(
-        host=pg["host"],
-        port=pg["port"],
-        user=pg["superuser"],
-        password=pg["superuser_password"],
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
+    with pulp.postgres() as conn:
         assert conn.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0] is True
     result = pulp.wait([dispatched], timeout=20)["test_2_active_heartbeat"]["result"]
     assert result["disconnected"] is True

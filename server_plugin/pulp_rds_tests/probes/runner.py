@@ -91,8 +91,13 @@ class ProbeSession:
         # timers start a round trip later, so the idle time measured from here errs long.
         self.last_message_at = time.monotonic()
 
-    def query(self, kind: str, statement, params=None, detected_by: str = "heartbeat") -> list:
-        """Run one statement; ConnectionLost if the connection turns out to be gone."""
+    def query(
+        self, kind: str, statement, params=None, detected_by: str = "heartbeat", label=None
+    ) -> list:
+        """Run one statement; ConnectionLost if the connection turns out to be gone.
+
+        The timeline shows `label` (default: the statement) and the first row.
+        """
         sent_at = time.monotonic()
         try:
             cursor = self.conn.execute(statement, params)
@@ -102,7 +107,9 @@ class ProbeSession:
                 raise ConnectionLost(self.watch.disconnect(detected_by, exc)) from None
             raise
         self.last_message_at = sent_at
-        shown = statement.as_string(self.conn) if hasattr(statement, "as_string") else statement
+        shown = label or (
+            statement.as_string(self.conn) if hasattr(statement, "as_string") else statement
+        )
         detail = shown if not rows else f"{shown} -> {_short(rows)}"
         self.timeline.add(kind, detail)
         return rows
@@ -239,6 +246,7 @@ class ProbeRun:
             " current_setting('idle_in_transaction_session_timeout'),"
             " current_setting('statement_timeout'), current_setting('tcp_keepalives_idle'),"
             " current_setting('TimeZone')",
+            label="opening query: backend pid, application_name, timeouts, TimeZone",
         )
         pid, app_name, idle, idle_tx, statement, keepalive, tz = rows[0]
         self.saw_backend_pid(pid)

@@ -1,0 +1,69 @@
+"""A proxy that closes idle clients without a word, as RDS Proxy does, seen by the probes.
+
+The probe engine runs in this process against the lab's PgBouncer through IdleCutter,
+which cuts a client after 1.5 s without a byte from it (before PostgreSQL's own 3 s
+idle_session_timeout on the probe role could).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import pytest
+from pulp_rds_tests.probes import ProbeOptions, ProbeTarget, run_probe
+
+from .idlecutter import IdleCutter
+
+pytestmark = pytest.mark.lab
+
+CUT_AFTER = 1.5
+
+
+@pytest.fixture
+def cutter(lab):
+    pgbouncer = lab["pgbouncer"]
+    with IdleCutter((pgbouncer["host"], pgbouncer["port"]), idle=CUT_AFTER) as proxy:
+        yield proxy
+
+
+def probe_through(cutter: IdleCutter, lab: dict, test_name: str, **options) -> dict:
+    target = ProbeTarget(
+        {
+            "host": "127.0.0.1",
+            "port": cutter.port,
+            "dbname": lab["pgbouncer"]["database"],
+            "user": lab["probe"]["user"],
+            "password": lab["probe"]["password"],
+        }
+    )
+    probe = ProbeOptions(
+        test_name=test_name,
+        task_id=str(uuid.uuid4()),
+        duration_minutes=6,
+        time_unit_seconds=1,
+        **options,
+    )
+    return run_probe(probe, target)
+
+
+def test_a_silent_close_is_detected_passively_within_milliseconds(cutter, lab):
+    result = probe_through(cutter, lab, "test_1_idle_connection")
+    assert result["disconnected"] is True and result["detected_by"] == "passive-watch"
+    # No FATAL from a proxy that just closes: only the client library's words.
+    assert result["sqlstate"] is None and result["server_message"] is None
+    assert "server closed the connection unexpectedly" in result["client_message"]
+    assert CUT_AFTER <= result["idle_seconds_before_disconnect"] <= CUT_AFTER + 1
+    [cut] = cutter.cuts
+    detected = datetime.fromisoformat(result["disconnected_at"]).timestamp()
+    assert 0 <= detected - cut < 0.5
+
+
+def test_notifications_from_the_server_do_not_keep_a_client_alive(cutter, lab):
+    result = probe_through(cutter, lab, "test_7_listen_with_activity", notify_interval_seconds=0.4)
+    assert result["disconnected"] is True and result["detected_by"] == "passive-watch"
+    assert CUT_AFTER <= result["idle_seconds_before_disconnect"] <= CUT_AFTER + 1
+    # Notifications kept arriving until the cut; the sender, which talks, was not cut.
+    assert result["notifications_received"] >= 2
+    assert result["notify_sender_error"] is None
+    assert len(cutter.cuts) == 1

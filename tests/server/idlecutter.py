@@ -3,6 +3,9 @@
 After `idle` seconds without a byte from the client it closes both sides, sending no
 error message first (RDS Proxy's IdleClientTimeout closes the TCP connection). Bytes from
 the server (query results, notifications) do not count as client activity.
+
+`freeze()` simulates a network partition instead: from then on nothing is forwarded and
+nothing is closed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ class IdleCutter:
         self._listener.settimeout(0.2)
         self.port = self._listener.getsockname()[1]
         self._stop = threading.Event()
+        self._frozen = threading.Event()
         self._threads = [threading.Thread(target=self._accept, daemon=True)]
         self._threads[0].start()
 
@@ -34,6 +38,10 @@ class IdleCutter:
         for thread in self._threads:
             thread.join(5)
         self._listener.close()
+
+    def freeze(self) -> None:
+        """Stop forwarding anything, in both directions, without closing anything."""
+        self._frozen.set()
 
     def _accept(self) -> None:
         while not self._stop.is_set():
@@ -54,6 +62,9 @@ class IdleCutter:
         last_from_client = time.monotonic()
         try:
             while not self._stop.is_set():
+                if self._frozen.is_set():
+                    self._stop.wait(0.2)  # hold both sockets open, forward nothing
+                    continue
                 remaining = last_from_client + self.idle - time.monotonic()
                 if remaining <= 0:
                     self.cuts.append(time.time())

@@ -7,6 +7,7 @@ idle_session_timeout on the probe role could).
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import datetime
 
@@ -67,3 +68,27 @@ def test_notifications_from_the_server_do_not_keep_a_client_alive(cutter, lab):
     assert result["notifications_received"] >= 2
     assert result["notify_sender_error"] is None
     assert len(cutter.cuts) == 1
+
+
+def test_a_connection_that_goes_silent_is_declared_lost_after_the_answer_timeout(lab):
+    # A partition: no FIN, no RST. The passive watch cannot see it; the next heartbeat
+    # gets no answer, and the watchdog ends the wait instead of TCP's ~15 minutes.
+    pgbouncer = lab["pgbouncer"]
+    with IdleCutter((pgbouncer["host"], pgbouncer["port"]), idle=60) as partition:
+        timer = threading.Timer(1.2, partition.freeze)
+        timer.start()
+        result = probe_through(
+            partition,
+            lab,
+            "test_2_active_heartbeat",
+            heartbeat_interval_seconds=0.5,
+            answer_timeout_seconds=1.5,
+        )
+        timer.cancel()
+    assert result["disconnected"] is True and result["detected_by"] == "heartbeat"
+    assert result["client_message"] == (
+        "no answer within 1.5 s: the connection went silent, the probe closed it"
+    )
+    assert result["sqlstate"] is None and result["server_message"] is None
+    assert result["heartbeats_ok"] >= 1
+    assert 2.5 <= result["seconds_to_disconnect"] <= 4

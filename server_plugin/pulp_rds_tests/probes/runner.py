@@ -17,7 +17,7 @@ from .catalog import get_spec
 from .sender import NotifySender
 from .target import ProbeTarget
 from .timeline import Timeline
-from .watch import Disconnect, PassiveWatch, ServerError, is_connection_lost
+from .watch import AnswerWatchdog, Disconnect, PassiveWatch, ServerError, is_connection_lost
 
 APPLICATION_NAME_PREFIX = "rds-probe"
 
@@ -34,10 +34,17 @@ class ProbeOptions:
     heartbeat_interval_seconds: float | None = None
     notify_interval_seconds: float | None = None
     stop_on_disconnect: bool = True
+    # How long a statement may go unanswered before the connection counts as lost;
+    # None: 30 s, or two time units if longer.
+    answer_timeout_seconds: float | None = None
 
     @property
     def planned_duration_seconds(self) -> float:
         return self.duration_minutes * self.time_unit_seconds
+
+    @property
+    def answer_timeout(self) -> float:
+        return self.answer_timeout_seconds or max(30.0, 2 * self.time_unit_seconds)
 
     @property
     def application_name(self) -> str:
@@ -83,10 +90,17 @@ class ConnectionLost(Exception):
 class ProbeSession:
     """The probe's one connection. Every query goes through here: timed and recorded."""
 
-    def __init__(self, conn: psycopg.Connection, watch: PassiveWatch, timeline: Timeline):
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        watch: PassiveWatch,
+        timeline: Timeline,
+        answer_timeout: float,
+    ):
         self.conn = conn
         self.watch = watch
         self.timeline = timeline
+        self.answer_timeout = answer_timeout
         # When the probe last sent something that the server answered: the server's idle
         # timers start a round trip later, so the idle time measured from here errs long.
         self.last_message_at = time.monotonic()
@@ -99,13 +113,17 @@ class ProbeSession:
         The timeline shows `label` (default: the statement) and the first row.
         """
         sent_at = time.monotonic()
+        watchdog = AnswerWatchdog(self.conn, self.answer_timeout)
         try:
-            cursor = self.conn.execute(statement, params)
-            rows = cursor.fetchall() if cursor.description else []
+            with watchdog:
+                cursor = self.conn.execute(statement, params)
+                rows = cursor.fetchall() if cursor.description else []
         except psycopg.Error as exc:
-            if is_connection_lost(self.conn, exc):
-                raise ConnectionLost(self.watch.disconnect(detected_by, exc)) from None
+            if watchdog.fired or is_connection_lost(self.conn, exc):
+                raise ConnectionLost(self._lost(detected_by, exc, watchdog)) from None
             raise
+        if watchdog.fired:  # the answer came just as the watchdog cut the connection
+            raise ConnectionLost(self._lost(detected_by, None, watchdog))
         self.last_message_at = sent_at
         shown = label or (
             statement.as_string(self.conn) if hasattr(statement, "as_string") else statement
@@ -113,6 +131,10 @@ class ProbeSession:
         detail = shown if not rows else f"{shown} -> {_short(rows)}"
         self.timeline.add(kind, detail)
         return rows
+
+    def _lost(self, detected_by: str, exc, watchdog: AnswerWatchdog) -> Disconnect:
+        message = watchdog.message if watchdog.fired else None
+        return self.watch.disconnect(detected_by, exc, client_message=message)
 
 
 class ProbeRun:
@@ -215,7 +237,7 @@ class ProbeRun:
             self.timeline.add("connect", self.options.application_name)
             watch = PassiveWatch(conn, on_notice=self._on_notice)
             conn.add_notify_handler(self._on_notification)
-            session = ProbeSession(conn, watch, self.timeline)
+            session = ProbeSession(conn, watch, self.timeline, self.options.answer_timeout)
             self._report_elapsed(force=True)
             try:
                 self._opening_query(session)

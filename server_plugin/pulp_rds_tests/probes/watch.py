@@ -7,9 +7,13 @@ handlers), the server's FATAL error (libpq passes errors outside a query to the 
 handler) or the end of the stream (consume_input raises). Zero bytes are sent.
 """
 
+import os
 import selectors
+import socket
+import threading
 import time
 from dataclasses import dataclass
+from typing import Self
 
 import psycopg
 from psycopg import pq
@@ -97,13 +101,16 @@ class PassiveWatch:
             if pgconn.notify_handler is not None:
                 pgconn.notify_handler(notify)
 
-    def disconnect(self, detected_by: str, exc: BaseException | None) -> Disconnect:
+    def disconnect(
+        self, detected_by: str, exc: BaseException | None, client_message: str | None = None
+    ) -> Disconnect:
         """Describe the close, preferring the server's own FATAL over the client's view."""
         detected_at = time.monotonic()
         error = self._fatal
         if error is None and isinstance(exc, psycopg.Error) and exc.diag.sqlstate:
             error = ServerError.from_diagnostic(exc.diag)
-        client_message = _first_line(str(exc)) if exc is not None else None
+        if client_message is None and exc is not None:
+            client_message = _first_line(str(exc))
         return Disconnect(
             detected_at=detected_at,
             detected_by=detected_by,
@@ -114,6 +121,50 @@ class PassiveWatch:
 
     def close(self) -> None:
         self._selector.close()
+
+
+class AnswerWatchdog:
+    """Ends a statement that gets no answer in time by shutting the connection's socket.
+
+    A connection that went silent (no FIN, no RST: a partition) would leave a query
+    waiting for the kernel to give up on TCP retransmissions, about 15 minutes. After
+    `timeout` seconds the watchdog shuts the socket down, so the query fails at once and
+    the probe reports the connection as lost.
+    """
+
+    def __init__(self, conn: psycopg.Connection, timeout: float):
+        self._fd = conn.pgconn.socket
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._done = False
+        self.fired = False
+        self._timer = threading.Timer(timeout, self._fire)
+        self._timer.daemon = True
+
+    @property
+    def message(self) -> str:
+        return (
+            f"no answer within {self._timeout:g} s: the connection went silent, the probe closed it"
+        )
+
+    def __enter__(self) -> Self:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.fired = True
+            # A duplicate descriptor: shutting it down ends the connection, closing it
+            # leaves libpq's own descriptor alone.
+            with socket.socket(fileno=os.dup(self._fd)) as sock:
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 def is_connection_lost(conn: psycopg.Connection, exc: psycopg.Error) -> bool:

@@ -8,6 +8,7 @@ idle_session_timeout on the probe role could).
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from datetime import datetime
 
@@ -28,7 +29,9 @@ def cutter(lab):
         yield proxy
 
 
-def probe_through(cutter: IdleCutter, lab: dict, test_name: str, **options) -> dict:
+def probe_through(
+    cutter: IdleCutter, lab: dict, test_name: str, duration_minutes: int = 6, **options
+) -> dict:
     target = ProbeTarget(
         {
             "host": "127.0.0.1",
@@ -41,7 +44,7 @@ def probe_through(cutter: IdleCutter, lab: dict, test_name: str, **options) -> d
     probe = ProbeOptions(
         test_name=test_name,
         task_id=str(uuid.uuid4()),
-        duration_minutes=6,
+        duration_minutes=duration_minutes,
         time_unit_seconds=1,
         **options,
     )
@@ -92,3 +95,28 @@ def test_a_connection_that_goes_silent_is_declared_lost_after_the_answer_timeout
     assert result["sqlstate"] is None and result["server_message"] is None
     assert result["heartbeats_ok"] >= 1
     assert 2.5 <= result["seconds_to_disconnect"] <= 4
+
+
+def test_a_silent_partition_ends_at_the_final_check_and_frees_a_stuck_sender(lab):
+    pgbouncer = lab["pgbouncer"]
+    with IdleCutter((pgbouncer["host"], pgbouncer["port"]), idle=60) as partition:
+        timer = threading.Timer(1.0, partition.freeze)
+        timer.start()
+        started = time.monotonic()
+        result = probe_through(
+            partition,
+            lab,
+            "test_7_listen_with_activity",
+            duration_minutes=3,
+            notify_interval_seconds=0.3,
+            answer_timeout_seconds=1,
+        )
+        took = time.monotonic() - started
+        timer.cancel()
+    # Idle LISTEN sends nothing, so only the final check at the deadline finds the silence.
+    assert result["detected_by"] == "final-check"
+    assert result["final_check"]["ok"] is False
+    assert result["client_message"].startswith("no answer within 1 s")
+    assert result["notifications_received"] >= 1
+    # Deadline 3 s + answer timeout 1 s + at most ~2 s to free the sender stuck in NOTIFY.
+    assert took < 7

@@ -4,6 +4,9 @@ Each payload carries a sequence number; the sender remembers when it sent each o
 the listener can measure the delivery latency (same process, same monotonic clock).
 """
 
+import contextlib
+import os
+import socket
 import threading
 import time
 
@@ -36,6 +39,7 @@ class NotifySender:
         self._lock = threading.Lock()
         self._sent_at: dict[int, float] = {}
         self._conn: psycopg.Connection | None = None
+        self._socket: int | None = None
         self._thread: threading.Thread | None = None
         self.error: str | None = None
 
@@ -51,6 +55,7 @@ class NotifySender:
     def start(self) -> None:
         """Connect (in the caller's thread, so a failure is reported at once) and start."""
         self._conn = self._target.connect(self._application_name)
+        self._socket = self._conn.pgconn.socket
         self._timeline.add("sender-connect", self._application_name)
         self._thread = threading.Thread(target=self._run, name="rds-probe-notify", daemon=True)
         self._thread.start()
@@ -73,15 +78,31 @@ class NotifySender:
                 with self._lock:
                     self._sent_at.pop(sequence, None)  # never reached the server
         finally:
+            with self._lock:
+                self._socket = None
             self._close()
 
     def stop(self) -> None:
         """Stop sending and close the sender's connection (within about a second)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(JOIN_TIMEOUT_SECONDS)
-        # A sender stuck in a query: closing its socket from here ends it.
-        self._close()
+        thread = self._thread
+        if thread is None:
+            self._close()
+            return
+        thread.join(JOIN_TIMEOUT_SECONDS)
+        if thread.is_alive():
+            # Stuck in a NOTIFY on a silent connection: shutting the socket down ends the
+            # wait, and the thread closes its connection itself (closing it from here,
+            # while libpq is busy with it in the other thread, is not safe). Under the
+            # lock, so the descriptor is still the connection's.
+            with self._lock:
+                if self._socket is not None:
+                    with (
+                        contextlib.suppress(OSError),
+                        socket.socket(fileno=os.dup(self._socket)) as sock,
+                    ):
+                        sock.shutdown(socket.SHUT_RDWR)
+            thread.join(JOIN_TIMEOUT_SECONDS)
 
     def _close(self) -> None:
         conn, self._conn = self._conn, None

@@ -25,10 +25,7 @@ def outcome_text(task: dict[str, Any] | None) -> Text:
     observation = observe(task)
     if observation.died:
         when = format_clock(observation.seconds_to_disconnect)
-        text = Text(f"dead at {when}", "bold red")
-        idle = observation.idle_seconds
-        if idle is not None and observation.precise:
-            text.append(f" (idle {idle:.1f} s)", "red")
+        text = Text(f"dead {when}", "bold red")
         sqlstate = observation.result.sqlstate if observation.result else None
         if sqlstate:
             text.append(f" {sqlstate}", "red")
@@ -76,13 +73,10 @@ class CompareScreen(Screen):
             )
         lines = []
         for run, by_name in zip((self.first, self.second), results, strict=True):
-            diagnosis = diagnose(list(by_name.values()))
-            cutoff = diagnosis.estimated_idle_cutoff_seconds
-            shown = format_clock(cutoff) if cutoff is not None else "unknown"
-            lines.append(
-                f"{run.profile or run.api_root} ({run.id}): estimated idle cutoff "
-                f"{shown}; {diagnosis.recommendation[:160]}"
-            )
+            cutoff = diagnose(list(by_name.values())).estimated_idle_cutoff_seconds
+            shown = f"{format_clock(cutoff)} ({cutoff:.1f} s)" if cutoff is not None else "unknown"
+            lines.append(f"{run.profile or run.api_root} ({run.id}): idle cutoff {shown}")
+        lines.append("The diagnosis of each run is in History (g).")
         self.query_one("#compare-cutoffs", Static).update("\n".join(lines))
 
     def action_back(self) -> None:

@@ -119,9 +119,11 @@ class MonitorScreen(Screen):
             self.profile, self.profile_warning = profile_for_run(self.app, self.run_record)
         self.planned, self.cutoff = run_timing(self.run_record, self.profile)
         self.interval = self.app.poll_interval_for(self.profile)
-        self.sub_title = f"Run {self.run_record.id} on {self.profile.name}"
+        self.sub_title = f"{self.profile.name} ({self.run_record.api_root})"
         self.header.task_count = len(self.run_record.tasks)
         self.header.interval = self.interval
+        self.header.planned = self.planned
+        self.header.cutoff = self.cutoff
         self.snapshots = snapshots_from_history(self.run_record)
         self._refresh_rows()
         if self.profile_warning:

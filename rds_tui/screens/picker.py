@@ -106,6 +106,7 @@ class PickerScreen(Screen):
                 Static("", id="test-description"), id="test-info", classes="panel"
             )
             info.border_title = "About this test"
+            info.can_focus = False  # Tab goes from the list straight to the options
             yield info
         with Vertical(id="picker-options"):
             with Horizontal(classes="option-row"):

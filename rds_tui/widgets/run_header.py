@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from rds_tui.widgets.timer_bar import format_age
+from rds_tui.widgets.timer_bar import format_age, format_clock
 
 
 class RunHeader(Static):
@@ -23,14 +23,21 @@ class RunHeader(Static):
         self.finished = False
         self.watching = False
         self.interval: float | None = None
+        self.planned: float | None = None
+        self.cutoff: float | None = None
 
     def header_text(self, monotonic_now: float) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(self.instance, "bold")
-        text.append(f"  {self.api_root}  ", "dim")
-        text.append("run ")
+        text.append(" · run ")
         text.append(self.run_id, "bold")
-        text.append(f"  {self.task_count} task(s)\n")
+        text.append(f" · {self.task_count} task(s)")
+        if self.planned:
+            text.append(f" × {format_clock(self.planned)}")
+        if self.cutoff:
+            text.append(" · cutoff ")
+            text.append(format_clock(self.cutoff), "bold magenta")
+        text.append("\n")
         if self.last_success_monotonic is None:
             age = None
         else:

@@ -12,6 +12,7 @@ minutes apart while the timers stay exact to the second).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -43,15 +44,33 @@ STATE_STYLES = {
     "unknown": "dim",
 }
 FINAL = {"completed", "failed", "canceled", "skipped", "missing"}
+# The plugin's disconnect progress report: "Connection closed after 2402.123 s (...)".
+DEATH_TIME = re.compile(r"after (\d+(?:\.\d+)?) s\b")
+
+
+# Names that fit a narrow column; the catalog's titles are used elsewhere.
+SHORT_NAMES = {
+    "test_1_idle_connection": "1 idle",
+    "test_2_active_heartbeat": "2 heartbeat",
+    "test_3_long_transaction": "3 idle in tx",
+    "test_4_transaction_with_work": "4 tx with work",
+    "test_5_session_variable": "5 SET variable",
+    "test_6_listen_notify": "6 LISTEN",
+    "test_7_listen_with_activity": "7 LISTEN+NOTIFY",
+}
 
 
 def short_label(test_name: str) -> str:
-    """ "test_6_listen_notify" -> "6 LISTEN/NOTIFY"."""
+    """ "test_6_listen_notify" -> "6 LISTEN/NOTIFY" (the catalog's title)."""
     builtin = catalog.get(test_name)
     if builtin is None:
         return test_name
     number = test_name.split("_")[1]
     return f"{number} {builtin.title}"
+
+
+def column_label(test_name: str) -> str:
+    return SHORT_NAMES.get(test_name, test_name)
 
 
 def _float(value: Any) -> float | None:
@@ -197,8 +216,12 @@ def build_row(
         if sqlstate := result.get("sqlstate"):
             row.died_reason = f"{row.died_reason or 'closed'} ({sqlstate})"
     if row.died and row.died_at is None:
-        # Running task whose progress says it died: keep the first moment we saw it.
-        if previous is not None and previous.died and previous.died_at is not None:
+        # Still running, the progress report said it died ("Connection closed after
+        # 2402.123 s ..."); without a number, the first poll that saw it.
+        timed = DEATH_TIME.search(death_detail or "")
+        if timed:
+            row.died_at = float(timed.group(1))
+        elif previous is not None and previous.died and previous.died_at is not None:
             row.died_at = previous.died_at
         else:
             row.died_at = row.elapsed(monotonic_now)
@@ -207,11 +230,13 @@ def build_row(
     return row
 
 
-COLUMNS = ("Test", "State", "Time", "Bar", "Connection", "Activity")
-FIXED_WIDTHS = {"Test": 16, "State": 9, "Time": 11, "Connection": 16, "Activity": 8}
+COLUMNS = ("Test", "State", "Elapsed", "Bar", "Connection", "Activity")
+FIXED_WIDTHS = {"Test": 15, "State": 9, "Elapsed": 7, "Connection": 16, "Activity": 8}
 # Cell padding of every column plus the vertical scrollbar.
 CHROME = 2 * len(COLUMNS) + 2
 MIN_BAR = 8
+# The cells that change every second while a task runs.
+TIMED_COLUMNS = ("Elapsed", "Bar", "Connection")
 
 
 class TaskTable(DataTable):
@@ -251,7 +276,7 @@ class TaskTable(DataTable):
     def _cells(self, row: TaskRow) -> list[Any]:
         now = self._monotonic()
         return [
-            short_label(row.test_name),
+            column_label(row.test_name),
             Text(row.state, STATE_STYLES.get(row.state, "")),
             *self._timed_cells(row, now),
             Text(row.activity),
@@ -259,11 +284,7 @@ class TaskTable(DataTable):
 
     def _timed_cells(self, row: TaskRow, now: float) -> list[Any]:
         elapsed = row.elapsed(now)
-        time_text = Text(
-            f"{format_clock(elapsed)}/{format_clock(row.planned)}",
-            overflow="ellipsis",
-            no_wrap=True,
-        )
+        time_text = Text(format_clock(elapsed), justify="right")
         bar = render_timer_bar(
             elapsed, row.planned, row.cutoff, self.bar_width, row.bar_state, row.died_at
         )
@@ -292,9 +313,7 @@ class TaskTable(DataTable):
             row = self.rows_by_key[key]
             if row.final or row.anchor_elapsed is None:
                 continue
-            for column, value in zip(
-                ("Time", "Bar", "Connection"), self._timed_cells(row, now), strict=True
-            ):
+            for column, value in zip(TIMED_COLUMNS, self._timed_cells(row, now), strict=True):
                 self.update_cell(key, column, value)
 
     def watch_scroll_y(self, old: float, new: float) -> None:

@@ -104,3 +104,23 @@ def test_row_of_a_dead_connection_says_when_and_how_far_from_the_cutoff():
     assert row.connection_text(0.0).plain == "dead 40:02 +2.5s"
     assert "idle-session timeout (57P05)" in row.reason_line()
     assert "after the expected cutoff 40:00" in row.reason_line()
+
+
+def test_death_reported_while_running_is_timed_from_the_progress_report():
+    task = Task(pulp_href="/t/1/", state="running", started_at=FIXED_NOW)
+    snapshot = TaskSnapshot("test_6_listen_notify", task.pulp_href, task=task, connection_died=True)
+    detail = (
+        "Connection closed after 2401.250 s (2401.200 s after the probe's last "
+        "message), detected by passive-watch: 57P05 terminating connection"
+    )
+    row = build_row(
+        snapshot,
+        planned=3000,
+        cutoff=2400,
+        wall_now=FIXED_NOW,
+        monotonic_now=0.0,
+        skew_seconds=None,
+        death_detail=detail,
+    )
+    assert row.died_at == 2401.25
+    assert row.connection_text(0.0).plain == "dead 40:01 +1.2s"

@@ -1,0 +1,135 @@
+"""The dashboard against the real lab (pulpcore + the plugin + PgBouncer; 1 "minute" =
+1 s there), driven with the keyboard only, as an operator would."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from rds_tui.app import RdsTuiApp
+from rds_tui.screens.confirm import ConfirmScreen
+from rds_tui.screens.detail import DetailScreen
+from rds_tui.screens.diagnosis import DiagnosisScreen
+from rds_tui.screens.export import ExportScreen
+from rds_tui.screens.history import HistoryScreen
+from rds_tui.screens.instances import InstancesScreen
+from rds_tui.screens.monitor import MonitorScreen
+from rds_tui.screens.picker import PickerScreen
+from rds_tui.screens.profile_form import ProfileFormScreen
+from rds_tui.widgets.check_list import CheckList
+from rds_tui.widgets.run_header import RunHeader
+from rds_tui.widgets.task_table import TaskTable
+
+from .conftest import SIZE
+from .helpers import shown_text, wait_for
+
+pytestmark = pytest.mark.lab
+
+
+def cancel_unfinished(lab) -> None:
+    """Leave no task behind for the next test."""
+    with httpx.Client(base_url=lab["api_root"], auth=(lab["username"], lab["password"])) as http:
+        tasks = http.get(
+            "/pulp/api/v3/tasks/",
+            params={"state__in": "waiting,running", "fields": "pulp_href", "limit": 1000},
+        ).json()
+        for task in tasks["results"]:
+            http.patch(task["pulp_href"], json={"state": "canceled"})
+
+
+@pytest.fixture
+def pulp(lab):
+    cancel_unfinished(lab)
+    yield lab
+    cancel_unfinished(lab)
+
+
+async def test_whole_flow_with_the_keyboard_only(
+    pulp, profile_store, run_store, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # where the export dialog proposes to write
+    app = RdsTuiApp(profile_store=profile_store, run_store=run_store, default_poll_interval=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        # A new instance, typed into the form.
+        await pilot.press("a")
+        assert isinstance(app.screen, ProfileFormScreen)
+        await pilot.press(
+            *"lab",
+            "tab",
+            *pulp["api_root"],
+            "tab",
+            "tab",
+            "tab",
+            *pulp["username"],
+            "tab",
+            "tab",
+            *pulp["password"],
+        )
+        await pilot.press(*["tab"] * 7, "space", "ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, InstancesScreen)
+        assert profile_store.get("lab").password == pulp["password"]
+
+        # Test the connection.
+        await pilot.press("t")
+        check = app.screen.query_one(CheckList)
+        await wait_for(pilot, lambda: "Workers online" in shown_text(check), what="the check")
+        assert shown_text(check).count("✓") == 5, shown_text(check)
+
+        # Pick tests 1 and 2 for 6 "minutes" (6 s in the lab), confirm, dispatch.
+        await pilot.press("enter")
+        assert isinstance(app.screen, PickerScreen)
+        await wait_for(pilot, lambda: app.screen.offline_reason is None, what="the catalog")
+        assert app.screen.cutoff_seconds == pulp["idle_timeout"]
+        await pilot.press("space", "down", "space", "tab", "backspace", "backspace", "6", "enter")
+        assert isinstance(app.screen, ConfirmScreen), (
+            [n.message for n in app._notifications],
+            app.screen.query_one("#test-list").selected,
+            app.screen.query_one("#duration").value,
+        )
+        message = shown_text(app.screen.query_one("#confirm-message"))
+        assert "Dispatch 2 test(s) to lab" in message
+        assert "2 worker(s) of lab will be busy at the same time for about 00:06" in message
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen), what="monitor")
+
+        # Watch to the end: the idle connection dies at the lab's cutoff, the heartbeat lives.
+        monitor = app.screen
+        await wait_for(
+            pilot,
+            lambda: monitor.query_one(RunHeader).finished,
+            timeout=60,
+            what="the end of the run",
+        )
+        rows = {row.test_name: row for row in monitor.query_one(TaskTable).rows_by_key.values()}
+        idle, heartbeat = rows["test_1_idle_connection"], rows["test_2_active_heartbeat"]
+        assert idle.died and idle.died_at == pytest.approx(pulp["idle_timeout"], abs=1.0)
+        assert "57P05" in (idle.died_reason or "") or "idle" in (idle.died_reason or "")
+        assert not heartbeat.died and heartbeat.state == "completed"
+        assert heartbeat.activity.startswith("♥ ")
+        run = run_store.get("last")
+        assert run.finished and len(run.final) == 2
+
+        # Detail of the first row, then back.
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        fields = shown_text(app.screen.query_one("#result-fields"))
+        assert "seconds_to_disconnect" in fields and "passive-watch" in fields
+        await pilot.press("escape")
+
+        # Diagnosis, and a Markdown export.
+        await pilot.press("g")
+        assert isinstance(app.screen, DiagnosisScreen)
+        assert "Recommendation" in shown_text(app.screen.query_one("#diagnosis-body"))
+        await pilot.press("x")
+        assert isinstance(app.screen, ExportScreen)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        exported = tmp_path / f"rds-run-{run.id}.md"
+        assert exported.read_text().startswith(f"# RDS connection tests: run {run.id}")
+        await pilot.press("escape", "escape")
+
+        # The run is in the history, finished.
+        await pilot.press("h")
+        assert isinstance(app.screen, HistoryScreen)
+        assert run.id in str(app.screen.query_one("DataTable").get_row_at(0)[1])

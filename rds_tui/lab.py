@@ -400,7 +400,10 @@ def _sql_literal(value: str) -> str:
 class _Starter:
     """One `start()` call: tracks what it started so any failure undoes all of it."""
 
-    def __init__(self, directory: Path, options: LabOptions, progress: Progress):
+    def __init__(
+        self, directory: Path, options: LabOptions, progress: Progress, stop_with_owner: bool
+    ):
+        self.stop_with_owner = stop_with_owner
         self.dir = directory
         self.options = options
         self.progress = progress
@@ -896,6 +899,11 @@ class _Starter:
 
     def run(self) -> dict[str, Any]:
         self.prepare()
+        if self.stop_with_owner:
+            owner = os.getpid()
+            argv = [sys.executable, "-m", "rds_tui.lab", "--stop-when-gone", str(owner),
+                    str(process_start_time(owner)), str(self.dir)]  # fmt: skip
+            self.spawn("watchdog", argv)
         cache_entry = template_cache_dir() / _template_key(self.binaries)
         self.write_pulp_settings()
         self.spawn_worker_launcher()
@@ -1007,8 +1015,16 @@ def _prepare_directory(directory: Path) -> Path:
 def _stop_records(processes: Mapping[str, Mapping[str, Any]]) -> None:
     """Stop recorded processes in dependency order, escalating to SIGKILL."""
 
+    def ours(record: Mapping[str, Any]) -> bool:
+        if record["pid"] == os.getpid():  # the watchdog runs this when the owner is gone
+            return False
+        # pids wrap quickly on a busy machine: a live pid with another start time is not
+        # ours any more (and its group cannot be ours either).
+        started = process_start_time(record["pid"])
+        return started is None or started == record["start_time"]
+
     def groups(select: Callable[[str], bool]) -> list[int]:
-        return [r["pgid"] for name, r in processes.items() if select(name)]
+        return [r["pgid"] for n, r in processes.items() if select(n) and ours(r)]
 
     # Pulp first (it holds database connections). SIGINT: gunicorn's quick shutdown, and
     # a worker's non-graceful one (SIGTERM makes it wait forever for a running task).
@@ -1094,11 +1110,13 @@ def start(
     options: LabOptions | None = None,
     *,
     progress: Progress | None = None,
+    stop_with_owner: bool = False,
 ) -> dict[str, Any]:
     """Start a lab in `directory` and return its status once all workers are online.
 
     Raises LabError (a user-readable paragraph) and leaves nothing running on any
-    failure, KeyboardInterrupt included.
+    failure, KeyboardInterrupt included. With `stop_with_owner`, a watchdog process
+    stops the lab when this process ends without stopping it (killed, crashed).
     """
     options = options or LabOptions()
     options.validate()
@@ -1117,7 +1135,7 @@ def start(
             _remove_runtime(directory, previous.get("server_dir"))
         ports_chosen = any((options.api_port, options.postgres_port, options.pgbouncer_port))
         for attempt in (1, 2):
-            starter = _Starter(directory, options, progress)
+            starter = _Starter(directory, options, progress, stop_with_owner)
             try:
                 starter.run()
                 break
@@ -1152,11 +1170,15 @@ def stop(directory: Path | None = None) -> bool:
     return True
 
 
-def _kill_strays(directory: Path) -> None:
-    """SIGKILL any process of this lab that lab.json did not record (a crash mid-start)."""
-    for pid in processes_of_lab(directory):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+def _kill_strays(directory: Path, timeout: float = 5.0) -> None:
+    """SIGKILL any process of this lab still alive (unrecorded: a crash mid-start) and
+    wait until they are gone."""
+    deadline = time.monotonic() + timeout
+    while (strays := processes_of_lab(directory)) and time.monotonic() < deadline:
+        for pid in strays:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
 
 
 def processes_of_lab(directory: Path) -> list[int]:
@@ -1180,3 +1202,18 @@ def leftover_processes(state: Mapping[str, Any]) -> list[int]:
     """Pids still alive in any of the lab's recorded process groups (for checks)."""
     return [pid for rec in state.get("processes", {}).values()
             for pid in process_group_members(rec["pgid"])]  # fmt: skip
+
+
+def _stop_when_gone(owner_pid: int, owner_start_time: int, directory: Path) -> None:
+    """The watchdog: stop the lab once the process that started it has gone."""
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(0))  # stopped along with the lab
+    owner = {"pid": owner_pid, "start_time": owner_start_time}
+    while process_alive(owner):
+        time.sleep(0.5)
+    with contextlib.suppress(LabError):
+        if stop(directory):
+            print(f"the owner (pid {owner_pid}) is gone: stopped the lab in {directory}")
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--stop-when-gone"]:
+    _stop_when_gone(int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))

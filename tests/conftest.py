@@ -37,7 +37,8 @@ def isolated_user_paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
 
 @pytest.fixture(scope="session")
 def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Start (or reuse) a lab with the given LabOptions fields; all stop at session end."""
+    """Start (or reuse) a lab with the given LabOptions fields; all stop at session end
+    (or, should pytest be killed, when their watchdog sees it gone)."""
     started: dict[str, tuple[Path, dict[str, Any]]] = {}
 
     def factory(**options: Any) -> dict[str, Any]:
@@ -45,7 +46,9 @@ def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         if key not in started:
             directory = tmp_path_factory.mktemp("lab")
             try:
-                state = lab_module.start(directory, lab_module.LabOptions(**options))
+                state = lab_module.start(
+                    directory, lab_module.LabOptions(**options), stop_with_owner=True
+                )
             except lab_module.LabError as exc:
                 pytest.fail(f"the lab did not start: {exc}", pytrace=False)
             started[key] = (directory, state)

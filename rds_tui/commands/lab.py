@@ -164,10 +164,10 @@ def _describe(state: dict[str, Any], profile: str | None) -> str:
     return "\n".join(lines)
 
 
-def _start(args: argparse.Namespace) -> dict[str, Any]:
+def _start(args: argparse.Namespace, stop_with_owner: bool) -> dict[str, Any]:
     from rds_tui import lab
 
-    return lab.start(args.dir, _options(args), progress=_progress)
+    return lab.start(args.dir, _options(args), progress=_progress, stop_with_owner=stop_with_owner)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -177,7 +177,7 @@ def _up(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, _interrupt_once) for sig in (SIGTERM, SIGINT)}
     try:
-        state = _start(args)
+        state = _start(args, stop_with_owner=False)
     except LabError as exc:
         print(f"rds-tui lab: {exc}", file=sys.stderr)
         return EXIT_LAB_ERROR
@@ -194,11 +194,12 @@ def _run_foreground(args: argparse.Namespace, dashboard: bool) -> int:
     """Start a lab, open the dashboard on it (or wait for Ctrl-C), then tear it down."""
     from rds_tui import lab
 
-    signal.signal(signal.SIGTERM, _interrupt_once)
-    signal.signal(signal.SIGINT, _interrupt_once)
+    # A closed terminal (SIGHUP) stops the lab too; a watchdog covers a killed process.
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _interrupt_once)
     state: dict[str, Any] | None = None
     try:
-        state = _start(args)
+        state = _start(args, stop_with_owner=True)
         profile = _save_profile(state)
         run_dashboard = None
         if dashboard:

@@ -202,19 +202,20 @@ def wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def test_sigterm_during_start_stops_every_child(tmp_path):
+@pytest.mark.parametrize("started", ["postgres", "pgbouncer", "api"])
+def test_sigterm_during_start_stops_every_child(tmp_path, started):
     starting = subprocess.Popen(
         [*RDS_TUI, "lab", "up", "--detach", "--workers", "1", "--dir", str(tmp_path)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
-    def postgres_started() -> bool:
+    def component_started() -> bool:
         try:
-            return "postgres" in json.loads((tmp_path / "lab.json").read_text())["processes"]
+            return started in json.loads((tmp_path / "lab.json").read_text())["processes"]
         except (OSError, ValueError, KeyError):
             return False
 
-    wait_for(postgres_started, 120, "PostgreSQL to be started")
+    wait_for(component_started, 120, f"the lab's {started} to be started")
     starting.send_signal(signal.SIGTERM)
     _, err = starting.communicate(timeout=60)
     assert starting.returncode == 130, err
@@ -287,3 +288,45 @@ def test_lab_command_opens_the_dashboard_on_the_lab_and_tears_down_on_quit(tmp_p
     assert b"lab: stopping" in screen
     assert lab_module.processes_of_lab(directory) == []
     assert not (directory / "lab.json").exists()
+
+
+def test_a_lab_started_with_stop_with_owner_stops_when_its_owner_is_killed(tmp_path):
+    owner = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys, time; from pathlib import Path; from rds_tui import lab; "
+            "lab.start(Path(sys.argv[1]), lab.LabOptions(workers=1), stop_with_owner=True); "
+            "print('running', flush=True); time.sleep(600)"
+        ), str(tmp_path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert owner.stdout.readline().strip() == "running"
+        assert lab_module.status(tmp_path)["running"]
+    finally:
+        owner.kill()  # SIGKILL: no cleanup of its own
+        owner.wait()
+    wait_for(lambda: lab_module.processes_of_lab(tmp_path) == [], 30, "the lab to stop")
+    assert not (tmp_path / "lab.json").exists()
+    assert "is gone: stopped the lab" in (tmp_path / "logs" / "watchdog.log").read_text()
+
+
+def test_down_never_signals_a_process_that_reuses_a_recorded_pid(tmp_path):
+    # pids wrap quickly on a busy machine: a stale lab.json may name a pid that now
+    # belongs to someone else (here: a sleeping process in its own group).
+    bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        stale = {
+            "state": "running",
+            "server_dir": None,
+            "processes": {
+                "api": {"pid": bystander.pid, "pgid": bystander.pid, "start_time": 1, "log": ""}
+            },
+        }
+        (tmp_path / "lab.json").write_text(json.dumps(stale))
+        assert lab_module.status(tmp_path)["processes_alive"] == {"api": False}
+        assert lab_module.stop(tmp_path) is True
+        assert bystander.poll() is None, "lab down signalled an unrelated process"
+        assert not (tmp_path / "lab.json").exists()
+    finally:
+        bystander.kill()
+        bystander.wait()

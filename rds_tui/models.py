@@ -21,7 +21,8 @@ from rds_tui import catalog
 class WireModel(BaseModel):
     """Base of every wire model: keeps unknown fields, ignores nothing silently."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # defer_build: schemas are built on first use, so importing the module stays cheap.
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class TaskState(str, enum.Enum):

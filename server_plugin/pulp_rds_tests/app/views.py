@@ -141,6 +141,38 @@ def _validation_error(errors: dict) -> dict:
     return body
 
 
+def _target_misconfiguration() -> Response | None:
+    """A 500 naming the bad setting, checked at dispatch rather than in every task."""
+    try:
+        merge_database_settings(
+            settings.DATABASES["default"], settings.RDS_CONNECTION_TESTS_DATABASE
+        )
+    except ProbeConfigError as exc:
+        return Response(
+            {
+                "error": f"The server is misconfigured: {exc} Fix the Pulp settings and "
+                "restart the API and the workers."
+            },
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    return None
+
+
+def _over_limit(active: int, limit: int, requested: int) -> Response:
+    return Response(
+        {
+            "error": f"{active} RDS test task(s) are already waiting or running and the "
+            f"limit is {limit} (RDS_CONNECTION_TESTS_MAX_ACTIVE); starting {requested} more "
+            "would exceed it. Nothing was dispatched: wait for running tests to finish or "
+            "cancel them.",
+            "active": active,
+            "max_active": limit,
+            "requested": requested,
+        },
+        status=status.HTTP_429_TOO_MANY_REQUESTS,
+    )
+
+
 ERROR_RESPONSES = {
     400: OpenApiResponse(ErrorResponseSerializer, description="Invalid request body."),
     401: OpenApiResponse(ErrorResponseSerializer, description="No or wrong credentials."),
@@ -198,19 +230,8 @@ class RdsConnectionTestsView(APIView):
             return Response(
                 _validation_error(serializer.errors), status=status.HTTP_400_BAD_REQUEST
             )
-        try:
-            # Fail now rather than in 50 minutes' worth of tasks: the probes' target.
-            merge_database_settings(
-                settings.DATABASES["default"], settings.RDS_CONNECTION_TESTS_DATABASE
-            )
-        except ProbeConfigError as exc:
-            return Response(
-                {
-                    "error": f"The server is misconfigured: {exc} Fix the Pulp settings and "
-                    "restart the API and the workers."
-                },
-                status=status.HTTP_500_INTERNAL_SERVER_ERROR,
-            )
+        if (misconfigured := _target_misconfiguration()) is not None:
+            return misconfigured
         options = serializer.validated_data
         names = options["tests"]
         limit = settings.RDS_CONNECTION_TESTS_MAX_ACTIVE
@@ -221,18 +242,7 @@ class RdsConnectionTestsView(APIView):
                 name__startswith=tasks.TASK_NAME_PREFIX, state__in=ACTIVE_STATES
             ).count()
             if active + len(names) > limit:
-                return Response(
-                    {
-                        "error": f"{active} RDS test task(s) are already waiting or running "
-                        f"and the limit is {limit} (RDS_CONNECTION_TESTS_MAX_ACTIVE); "
-                        f"starting {len(names)} more would exceed it. Nothing was "
-                        "dispatched: wait for running tests to finish or cancel them.",
-                        "active": active,
-                        "max_active": limit,
-                        "requested": len(names),
-                    },
-                    status=status.HTTP_429_TOO_MANY_REQUESTS,
-                )
+                return _over_limit(active, limit, len(names))
             dispatched = [self._dispatch(name, options) for name in names]
         return Response(
             {

@@ -43,6 +43,11 @@ class ProbeOptions:
         return self.duration_minutes * self.time_unit_seconds
 
     @property
+    def notify_interval(self) -> float:
+        """Test 7's sender interval: two time units unless given."""
+        return self.notify_interval_seconds or 2 * self.time_unit_seconds
+
+    @property
     def answer_timeout(self) -> float:
         return self.answer_timeout_seconds or max(30.0, 2 * self.time_unit_seconds)
 
@@ -186,11 +191,10 @@ class ProbeRun:
         self.heartbeats_ok = (self.heartbeats_ok or 0) + 1
 
     def start_sender(self) -> None:
-        interval = self.options.notify_interval_seconds or 2 * self.options.time_unit_seconds
         self.sender = NotifySender(
             self.target,
             self.options.channel,
-            interval,
+            self.options.notify_interval,
             self.options.sender_application_name,
             self.timeline,
             self.redact,
@@ -458,9 +462,7 @@ class ProbeRun:
             "pinning_observed": pinning,
             "notifications_sent": sent,
             "notifications_received": received,
-            "notify_interval_seconds": (
-                self.options.notify_interval_seconds or 2 * self.options.time_unit_seconds
-            )
+            "notify_interval_seconds": self.options.notify_interval
             if self.spec.number == 7
             else None,
             "notify_latency_ms": latency,

@@ -21,13 +21,21 @@ EXIT_LAB_ERROR = 1  # the lab could not start / is not running
 EXIT_NOT_RUNNING = 3  # `lab status`: no lab running in that directory
 
 
+# Options may come before or after the subcommand (`lab --dir D status` and `lab status
+# --dir D`): SUPPRESS keeps a subparser's unset option from overwriting the other.
 def _add_directory_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dir",
         type=Path,
-        default=None,
+        default=argparse.SUPPRESS,
         help="lab directory (default: the user state directory's rds-tui/lab)",
     )
+
+
+def _directory(args: argparse.Namespace) -> Path:
+    from rds_tui.lab import default_lab_dir
+
+    return (getattr(args, "dir", None) or default_lab_dir()).expanduser().absolute()
 
 
 def _add_start_options(parser: argparse.ArgumentParser) -> None:
@@ -36,26 +44,26 @@ def _add_start_options(parser: argparse.ArgumentParser) -> None:
     defaults = LabOptions()
     _add_directory_option(parser)
     parser.add_argument(
-        "--workers", type=int, default=defaults.workers,
+        "--workers", type=int, default=argparse.SUPPRESS,
         help=f"pulpcore workers; one runs one test at a time (default {defaults.workers})",
     )  # fmt: skip
     parser.add_argument(
-        "--idle-timeout", type=int, default=defaults.idle_timeout, metavar="SECONDS",
+        "--idle-timeout", type=int, default=argparse.SUPPRESS, metavar="SECONDS",
         help="idle cutoff of the probes' connections, the RDS Proxy stand-in "
         f"(default {defaults.idle_timeout}: production's 40 minutes, scaled)",
     )  # fmt: skip
     parser.add_argument(
         "--idle-in-transaction-timeout", type=int, metavar="SECONDS",
-        default=defaults.idle_in_transaction_timeout,
+        default=argparse.SUPPRESS,
         help=f"cutoff of idle transactions (default {defaults.idle_in_transaction_timeout})",
     )  # fmt: skip
     parser.add_argument(
-        "--pool-mode", choices=("session", "transaction"), default=defaults.pool_mode,
+        "--pool-mode", choices=("session", "transaction"), default=argparse.SUPPRESS,
         help="PgBouncer pool mode (transaction also sets client_idle_timeout)",
     )  # fmt: skip
     for component in ("api", "postgres", "pgbouncer"):
         parser.add_argument(
-            f"--{component}-port", type=int, default=None, metavar="PORT",
+            f"--{component}-port", type=int, default=argparse.SUPPRESS, metavar="PORT",
             help=f"port of the lab's {component} on 127.0.0.1 (default: a free one)",
         )  # fmt: skip
 
@@ -98,13 +106,19 @@ def _options(args: argparse.Namespace):
     from rds_tui.lab import LabOptions
 
     return LabOptions(
-        workers=args.workers,
-        idle_timeout=args.idle_timeout,
-        idle_in_transaction_timeout=args.idle_in_transaction_timeout,
-        pool_mode=args.pool_mode,
-        api_port=args.api_port,
-        postgres_port=args.postgres_port,
-        pgbouncer_port=args.pgbouncer_port,
+        **{
+            name: getattr(args, name)
+            for name in (
+                "workers",
+                "idle_timeout",
+                "idle_in_transaction_timeout",
+                "pool_mode",
+                "api_port",
+                "postgres_port",
+                "pgbouncer_port",
+            )
+            if hasattr(args, name)
+        }
     )
 
 
@@ -167,7 +181,9 @@ def _describe(state: dict[str, Any], profile: str | None) -> str:
 def _start(args: argparse.Namespace, stop_with_owner: bool) -> dict[str, Any]:
     from rds_tui import lab
 
-    return lab.start(args.dir, _options(args), progress=_progress, stop_with_owner=stop_with_owner)
+    return lab.start(
+        _directory(args), _options(args), progress=_progress, stop_with_owner=stop_with_owner
+    )
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -231,11 +247,11 @@ def _status(args: argparse.Namespace) -> int:
     from rds_tui import lab
 
     try:
-        state = lab.status(args.dir)
+        state = lab.status(_directory(args))
     except lab.LabError as exc:
         print(f"rds-tui lab: {exc}", file=sys.stderr)
         return EXIT_LAB_ERROR
-    directory = (args.dir or lab.default_lab_dir()).expanduser().absolute()
+    directory = _directory(args)
     if args.json:
         print(json.dumps(state if state is not None else {"running": False, "dir": str(directory)},
                          indent=2))  # fmt: skip
@@ -256,7 +272,7 @@ def _status(args: argparse.Namespace) -> int:
 def _down(args: argparse.Namespace) -> int:
     from rds_tui import lab
 
-    directory = (args.dir or lab.default_lab_dir()).expanduser().absolute()
+    directory = _directory(args)
     try:
         stopped = lab.stop(directory)
     except lab.LabError as exc:

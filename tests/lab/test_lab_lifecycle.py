@@ -330,3 +330,14 @@ def test_down_never_signals_a_process_that_reuses_a_recorded_pid(tmp_path):
     finally:
         bystander.kill()
         bystander.wait()
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_dir_option_works_before_or_after_the_subcommand(tmp_path, capsys, order):
+    args = (
+        ["status", "--dir", str(tmp_path)]
+        if order == "after"
+        else ["--dir", str(tmp_path), "status"]
+    )
+    assert cli_main(["lab", *args]) == 3
+    assert f"No lab in {tmp_path}." in capsys.readouterr().out

@@ -174,6 +174,19 @@ class Connection:
             )
         return self.api_root
 
+    def require_password(self) -> None:
+        """A user without a password can only fail with 401: say what is missing first."""
+        if self.username and self.password is None and not self.cert:
+            source = (
+                f"profile {self.profile.name!r}, password: {self.profile.password_source()}"
+                if self.profile is not None
+                else "no --password"
+            )
+            raise UsageError(
+                f"no password for user {self.username!r} ({source}): set {ENV_PASSWORD}, "
+                "or use a profile with password_env, or --password"
+            )
+
     def client(self, *, correlation_id: str | None = None, timeout: float = 30.0) -> PulpClient:
         from rds_tui.api import PulpClient
 

@@ -244,6 +244,7 @@ def run_tests_command(args: argparse.Namespace) -> int:
     connection = cli.resolve_connection(args)
     tests = resolve_tests(args.tests, args.all, connection.profile)
     connection.require_api_root()
+    connection.require_password()
     if args.read_only:
         raise UsageError("--read-only: dispatching tests is disabled")
     profile = connection.profile
@@ -619,6 +620,7 @@ def watch_command(args: argparse.Namespace) -> int:
     if run.finished:
         return _show_finished(run, args.json)
     connection = cli.resolve_connection(args, run=run)
+    connection.require_password()
     interval = _poll_interval(args, connection.profile)
     return _run_async(lambda session: _watch(session, args, connection, run, interval))
 
@@ -683,6 +685,7 @@ def cancel_command(args: argparse.Namespace) -> int:
             wanted.append(name)
         selected = [t for t in run.tasks if t.test_name in wanted]
     connection = cli.resolve_connection(args, run=run)
+    connection.require_password()
     return _run_async(lambda session: _cancel(args, connection, run, selected))
 
 

@@ -321,6 +321,10 @@ def test_server_refuses(capsys, server, message):
         (["--profile", "nope", "rds_connection_tests", "-t", "1"], "nope"),
         (["watch", "20990101"], "no run"),
         (
+            ["--api-root", "http://x", "--user", "admin", "rds_connection_tests", "-t", "1"],
+            "no password for user 'admin'",
+        ),
+        (
             [
                 "--api-root",
                 "https://admin:hunter2@pulp.example.com",
@@ -527,3 +531,20 @@ def test_exit_codes_are_documented_in_help(capsys):
     out = capsys.readouterr().out
     for code in ("0 ", "1 ", "2 ", "3 ", "4 ", "130"):
         assert f"\n  {code}" in out
+
+
+def test_profile_whose_password_variable_is_unset(capsys):
+    from rds_tui.profiles import Profile, ProfileStore
+
+    ProfileStore().upsert(
+        Profile(
+            name="prod",
+            api_root="https://pulp.example.com",
+            username="admin",
+            password_env="RDS_TUI_TEST_UNSET_PW",
+        )
+    )
+    code, _, err = run_cli(capsys, "--profile", "prod", "rds_connection_tests", "-t", "1")
+    assert code == cli.EXIT_USAGE
+    assert "no password for user 'admin'" in err
+    assert "environment variable RDS_TUI_TEST_UNSET_PW (NOT set)" in err

@@ -27,7 +27,7 @@ from rds_tui.api import (
     UnexpectedResponse,
 )
 
-from .fakepulp import GUIDE_CATALOG, ORIGINAL_RESULT
+from .fakepulp import GUIDE_CATALOG
 
 SECRET = "s3cr3t-Pa55"
 GUIDE_DISPATCH = {
@@ -323,44 +323,3 @@ def test_repr_has_no_password():
     client = PulpClient("https://pulp.example.com/", auth=("admin", SECRET))
     assert SECRET not in repr(client) and SECRET not in str(vars(client))
     assert repr(client) == "<PulpClient https://pulp.example.com/pulp/ user='admin'>"
-
-
-def test_original_result_reads_into_probe_result():
-    from rds_tui.models import ProbeResult, Task
-
-    task = Task.model_validate(
-        {
-            "pulp_href": "/pulp/api/v3/tasks/a1/",
-            "state": "completed",
-            "result": ORIGINAL_RESULT,
-            "unknown_field": 1,
-        }
-    )
-    result = task.probe_result()
-    assert isinstance(result, ProbeResult)
-    assert result.died is True and result.status == "FAILED"
-    assert task.model_extra == {"unknown_field": 1}
-
-
-def test_probe_result_keeps_a_field_of_unexpected_type():
-    from rds_tui.models import ProbeResult
-
-    result = ProbeResult.lenient({"connection_alive": True, "backend_pid": "not-a-pid"})
-    assert result.connection_alive is True and result.backend_pid is None
-    assert result.model_extra["raw_backend_pid"] == "not-a-pid"
-
-
-def test_unknown_task_state_is_not_final():
-    from rds_tui.models import Task, TaskState
-
-    assert not Task(pulp_href="/x/1/", state="paused").is_final
-    assert Task(pulp_href="/x/1/", state="skipped").is_final
-    assert {s.value for s in TaskState} == {
-        "waiting",
-        "skipped",
-        "running",
-        "canceling",
-        "completed",
-        "failed",
-        "canceled",
-    }

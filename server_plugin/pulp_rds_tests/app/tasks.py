@@ -4,7 +4,10 @@ They only orchestrate: settings in, a probe run (pulp_rds_tests.probes), progres
 reports out (saved on the task's own default connection, never the probe's).
 """
 
+import logging
+
 from django.conf import settings
+from django.db import DatabaseError, connection
 from pulpcore.plugin.models import ProgressReport, Task
 
 from pulp_rds_tests.probes import (
@@ -15,6 +18,7 @@ from pulp_rds_tests.probes import (
 )
 
 TASK_NAME_PREFIX = f"{__name__}."
+_logger = logging.getLogger(__name__)
 
 
 class TaskProgress:
@@ -34,7 +38,19 @@ class TaskProgress:
             for name, value in fields.items():
                 setattr(report, name, value)
             report.message = message
-        report.save()
+        self._save(report)
+
+    @staticmethod
+    def _save(report: ProgressReport) -> None:
+        # Progress is best effort: a hiccup of Pulp's own connection must not end the
+        # measurement. Closing it lets Django reconnect for the next save.
+        try:
+            report.save()
+        except DatabaseError:
+            _logger.warning(
+                "Could not save progress report %s; the probe goes on.", report.code, exc_info=True
+            )
+            connection.close()
 
     def elapsed(self, done: int, total: int) -> None:
         unit = "Elapsed minutes" if self._unit == 60 else f"Elapsed time units ({self._unit:g} s)"
@@ -52,7 +68,7 @@ class TaskProgress:
         for report in self._reports.values():
             if report.state == "running":
                 report.state = "completed"
-                report.save()
+                self._save(report)
 
 
 def _run(

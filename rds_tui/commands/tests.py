@@ -264,15 +264,31 @@ def _poll_interval(args: argparse.Namespace, profile: Any) -> float:
 
 
 def _run_async(make_coroutine: Any) -> int:
-    """Run `make_coroutine(session)`; Ctrl-C cancels it, says how to re-attach, exits 130."""
+    """Run `make_coroutine(session)`. Ctrl-C or SIGTERM cancel it (the client closes its
+    connection); the output then says how to re-attach, and the exit code is 130."""
     import asyncio
+    import signal
 
     session = _Session()
+
+    async def with_sigterm() -> int:
+        main_task = asyncio.current_task()
+        if main_task is not None and threading_is_main():
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+        return await make_coroutine(session)
+
     try:
-        return asyncio.run(make_coroutine(session))
-    except KeyboardInterrupt:
+        return asyncio.run(with_sigterm())
+    except (KeyboardInterrupt, asyncio.CancelledError):
         session.report_interrupt()
         return cli.EXIT_INTERRUPTED
+
+
+def threading_is_main() -> bool:
+    """Signal handlers can only be installed from the main thread."""
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
 
 
 class _Session:

@@ -430,7 +430,8 @@ def test_server_goes_away_mid_monitor_and_comes_back(capsys, pulp):
     assert_outage_survived(code, out, err)
 
 
-def test_ctrl_c_stops_monitoring_and_says_how_to_reattach(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_stops_monitoring_and_says_how_to_reattach(tmp_path, stop_signal):
     with FakePulp(polls_to_finish=10**6) as pulp:
         env = {
             **os.environ,
@@ -459,7 +460,7 @@ def test_ctrl_c_stops_monitoring_and_says_how_to_reattach(tmp_path):
         deadline = time.monotonic() + 20
         while len(pulp.task_polls()) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop_signal)
         _out, err = process.communicate(timeout=20)
     assert process.returncode == cli.EXIT_INTERRUPTED, err
     assert "Monitoring stopped. The tasks keep running on the server." in err

@@ -35,7 +35,7 @@ exit codes:
   2    usage error: bad option, unknown test or run, no server given
   3    API or authentication error: unreachable, TLS, 401, 403, 404, 429, 5xx
   4    a task failed, was canceled or skipped at the Pulp level
-  130  monitoring interrupted (Ctrl-C); the tasks keep running on the server
+  130  monitoring interrupted (Ctrl-C, SIGTERM); the tasks keep running on the server
 
 environment:
   PULP_API_ROOT, PULP_USER, PULP_PASSWORD   server and credentials (like the flags)

@@ -286,3 +286,26 @@ def test_task_hrefs_carry_the_domain_when_domains_are_enabled(pulp_factory):
     response = pulp.http.get(task["task_href"])
     assert response.status_code == 200
     assert response.json()["name"] == "pulp_rds_tests.app.tasks.test_2_active_heartbeat"
+
+
+def test_a_misconfigured_probe_target_is_reported_at_dispatch(lab_factory):
+    lab = lab_factory(
+        workers=1,
+        extra_settings={
+            "RDS_CONNECTION_TESTS_DATABASE": {"HOSTNAME": "pgbouncer.internal"},
+        },
+    )
+    response = httpx.post(
+        lab["api_root"] + ENDPOINT,
+        auth=(lab["username"], lab["password"]),
+        json={"tests": ["test_1_idle_connection"]},
+        timeout=30,
+    )
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert "RDS_CONNECTION_TESTS_DATABASE has an unknown key 'HOSTNAME'" in error
+    assert "HOST, PORT, NAME, USER, PASSWORD, OPTIONS" in error
+    tasks = httpx.get(
+        lab["api_root"] + "/pulp/api/v3/tasks/", auth=(lab["username"], lab["password"]), timeout=30
+    ).json()
+    assert not [t for t in tasks["results"] if t["name"].startswith("pulp_rds_tests.")]

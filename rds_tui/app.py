@@ -9,6 +9,7 @@ the client core (profiles, runs, api, monitor, report), never to HTTP themselves
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
@@ -35,7 +36,8 @@ def default_client_factory(profile: Profile) -> PulpClient:
 class RdsTuiApp(App[int]):
     """Launch, watch and read RDS Proxy connection probes in a Pulp deployment."""
 
-    CSS_PATH = "app.tcss"
+    # Absolute, so that subclasses defined elsewhere (tests, benchmarks) find it too.
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "rds-tui"
     COMMANDS = App.COMMANDS | {DashboardCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -99,7 +101,8 @@ class RdsTuiApp(App[int]):
         self.push_screen(InstancesScreen())
         if self.start_profile:
             self._open_start_profile(self.start_profile)
-        self._announce_unfinished_runs()
+        # After the first frame: reading the history must not delay the first screen.
+        self.call_after_refresh(self._announce_unfinished_runs)
 
     def _open_start_profile(self, name: str) -> None:
         from rds_tui.profiles import ProfileError

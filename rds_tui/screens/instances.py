@@ -10,13 +10,15 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from rds_tui.profiles import Profile, ProfileError
 from rds_tui.screens.confirm import ConfirmScreen
-from rds_tui.screens.profile_form import ProfileFormScreen
 from rds_tui.widgets.check_list import CheckLine, CheckList
 
 if TYPE_CHECKING:
     from rds_tui.app import RdsTuiApp
+    from rds_tui.profiles import Profile
+
+# The profiles module (pydantic) is imported once the screen is drawn: the first frame
+# appears sooner, and a broken profiles file shows as a message in it.
 
 EMPTY_HINT = (
     "No instances yet. Press a to add one (a Pulp server URL and how to log in), "
@@ -140,9 +142,8 @@ class InstancesScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("Name", "Server", "Auth")
-        self.action_reload()
+        self._message("Reading the instances ...")
+        self.call_after_refresh(self.action_reload)
 
     # Helpers ------------------------------------------------------------------------
 
@@ -168,8 +169,10 @@ class InstancesScreen(Screen):
     # Actions ------------------------------------------------------------------------
 
     def action_reload(self, select: str | None = None) -> None:
+        from rds_tui.profiles import ProfileError
+
         table = self.query_one(DataTable)
-        table.clear()
+        table.clear(columns=True)
         try:
             self.profiles = self.app.profiles.list()
         except ProfileError as exc:
@@ -177,6 +180,13 @@ class InstancesScreen(Screen):
             self._message(f"{exc}", error=True)
             self.refresh_bindings()
             return
+        # Widths from the data: the table is filled after its first layout.
+        for label, values in (
+            ("Name", [p.name for p in self.profiles]),
+            ("Server", [p.api_root for p in self.profiles]),
+        ):
+            table.add_column(label, width=max([len(label), *map(len, values)]))
+        table.add_column("Auth", width=max([4, *(len(p.auth_summary()) for p in self.profiles)]))
         for profile in self.profiles:
             table.add_row(profile.name, profile.api_root, profile.auth_summary(), key=profile.name)
         self._message("" if self.profiles else EMPTY_HINT)
@@ -187,6 +197,8 @@ class InstancesScreen(Screen):
         self.refresh_bindings()
 
     def action_add(self) -> None:
+        from rds_tui.screens.profile_form import ProfileFormScreen
+
         taken = {profile.name for profile in self.profiles}
         self.app.push_screen(ProfileFormScreen(None, taken), self._saved(None))
 
@@ -194,11 +206,15 @@ class InstancesScreen(Screen):
         profile = self.selected
         if profile is None:
             return
+        from rds_tui.screens.profile_form import ProfileFormScreen
+
         taken = {p.name for p in self.profiles}
         self.app.push_screen(ProfileFormScreen(profile, taken), self._saved(profile))
 
     def _saved(self, original: Profile | None):
         def save(profile: Profile | None) -> None:
+            from rds_tui.profiles import ProfileError
+
             if profile is None:
                 return
             try:
@@ -219,6 +235,8 @@ class InstancesScreen(Screen):
             return
 
         def answered(yes: bool | None) -> None:
+            from rds_tui.profiles import ProfileError
+
             if not yes:
                 return
             try:
@@ -241,6 +259,8 @@ class InstancesScreen(Screen):
         )
 
     def action_import_pulp_cli(self) -> None:
+        from rds_tui.profiles import ProfileError
+
         try:
             imported = self.app.profiles.import_pulp_cli()
         except (ProfileError, OSError) as exc:

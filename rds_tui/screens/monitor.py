@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import Footer, Header, Static
 
 from rds_tui.models import Task
 from rds_tui.profiles import Profile, ProfileError
@@ -173,11 +173,11 @@ class MonitorScreen(Screen):
             line += "\n" + row.reason_line()
         self.summary.update(line)
 
-    @on(DataTable.RowHighlighted)
+    @on(TaskTable.Highlighted)
     def _row_highlighted(self) -> None:
         self._show_summary()
 
-    @on(DataTable.RowSelected)
+    @on(TaskTable.Selected)
     def _row_selected(self) -> None:
         self.action_detail()
 

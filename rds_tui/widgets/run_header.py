@@ -63,4 +63,4 @@ class RunHeader(Static):
         return text
 
     def redraw(self, monotonic_now: float) -> None:
-        self.update(self.header_text(monotonic_now))
+        self.update(self.header_text(monotonic_now), layout=False)  # fixed height

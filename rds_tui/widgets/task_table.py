@@ -15,10 +15,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import DataTable
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from rds_tui import catalog
 from rds_tui.widgets.timer_bar import (
@@ -232,96 +240,189 @@ def build_row(
 
 COLUMNS = ("Test", "State", "Elapsed", "Bar", "Connection", "Activity")
 FIXED_WIDTHS = {"Test": 15, "State": 9, "Elapsed": 7, "Connection": 16, "Activity": 8}
-# Cell padding of every column plus the vertical scrollbar.
-CHROME = 2 * len(COLUMNS) + 2
+CELL_PADDING = 1  # blank cells on each side of a column
 MIN_BAR = 8
-# The cells that change every second while a task runs.
-TIMED_COLUMNS = ("Elapsed", "Bar", "Connection")
 
 
-class TaskTable(DataTable):
-    """The rows of a run. Call `set_rows()` after each poll and `tick()` every second."""
+class TaskTable(ScrollView, can_focus=True):
+    """The rows of a run: call `set_rows()` after each poll and `tick()` every second.
 
-    DEFAULT_CSS = "TaskTable { height: 1fr; }"
+    Drawn line by line (Textual's Line API): a tick re-renders only the rows on screen,
+    a handful of short Texts each, whatever the number of tasks; a DataTable would
+    re-render every visible cell through Rich on every change.
+    """
+
+    DEFAULT_CSS = """
+    TaskTable { height: 1fr; }
+    TaskTable > .task-table--header { text-style: bold; color: $text-accent; }
+    TaskTable > .task-table--cursor { background: $block-cursor-blurred-background; }
+    TaskTable:focus > .task-table--cursor {
+        background: $block-cursor-background; color: $block-cursor-foreground;
+    }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"task-table--header", "task-table--cursor"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "cursor_to(0)", "First", show=False),
+        Binding("end", "cursor_to(-1)", "Last", show=False),
+        Binding("enter", "select", "Select", show=False),
+    ]
+
+    cursor_row: reactive[int] = reactive(0)
+
+    class Highlighted(Message):
+        """The cursor moved to another task."""
+
+        def __init__(self, table: TaskTable, row: TaskRow | None) -> None:
+            super().__init__()
+            self.table = table
+            self.row = row
+
+    class Selected(Highlighted):
+        """Enter (or a click) on a task."""
 
     def __init__(self, monotonic, **kwargs: Any) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        super().__init__(**kwargs)
         self._monotonic = monotonic
         self.rows_by_key: dict[str, TaskRow] = {}
         self.order: list[str] = []
-        self.bar_width = 20
+        self.bar_width = MIN_BAR
+        # (task href, style) -> (the TaskRow drawn, its label/state/activity segments)
+        self._static_cache: dict[tuple[str, Style], tuple[TaskRow, dict]] = {}
 
-    def on_mount(self) -> None:
-        self._layout_columns()
-
-    def _layout_columns(self) -> None:
-        self.bar_width = self._wanted_bar_width()
-        self.clear(columns=True)
-        for name in COLUMNS:
-            width = self.bar_width if name == "Bar" else FIXED_WIDTHS[name]
-            self.add_column("" if name == "Bar" else name, key=name, width=width)
-        for key in self.order:
-            self.add_row(*self._cells(self.rows_by_key[key]), key=key)
-
-    def _wanted_bar_width(self) -> int:
-        return max(MIN_BAR, self.size.width - sum(FIXED_WIDTHS.values()) - CHROME)
-
-    def on_resize(self) -> None:
-        if self._wanted_bar_width() != self.bar_width:
-            cursor = self.cursor_row
-            self._layout_columns()
-            if self.order:
-                self.move_cursor(row=min(cursor, len(self.order) - 1))
-
-    def _cells(self, row: TaskRow) -> list[Any]:
-        now = self._monotonic()
-        return [
-            column_label(row.test_name),
-            Text(row.state, STATE_STYLES.get(row.state, "")),
-            *self._timed_cells(row, now),
-            Text(row.activity),
-        ]
-
-    def _timed_cells(self, row: TaskRow, now: float) -> list[Any]:
-        elapsed = row.elapsed(now)
-        time_text = Text(format_clock(elapsed), justify="right")
-        bar = render_timer_bar(
-            elapsed, row.planned, row.cutoff, self.bar_width, row.bar_state, row.died_at
-        )
-        return [time_text, bar, row.connection_text(now)]
+    # Data ---------------------------------------------------------------------------
 
     def set_rows(self, rows: list[TaskRow]) -> None:
-        """Replace the rows' contents (keeps the cursor on the same task)."""
+        """Add or replace rows (by key); the cursor stays on the same position."""
         for row in rows:
-            cells = self._cells(row)
-            if row.key in self.rows_by_key:
-                for column, value in zip(COLUMNS, cells, strict=True):
-                    self.update_cell(row.key, column, value)
-            else:
+            if row.key not in self.rows_by_key:
                 self.order.append(row.key)
-                self.add_row(*cells, key=row.key)
             self.rows_by_key[row.key] = row
+        self.virtual_size = Size(self.size.width, len(self.order) + 1)
+        self.refresh()
 
     def tick(self) -> None:
-        """Redraw the timers of the running rows that are on screen."""
-        if not self.order:
-            return
-        now = self._monotonic()
-        first = max(0, int(self.scroll_y))
-        last = min(len(self.order), first + self.size.height)
-        for key in self.order[first:last]:
-            row = self.rows_by_key[key]
-            if row.final or row.anchor_elapsed is None:
-                continue
-            for column, value in zip(TIMED_COLUMNS, self._timed_cells(row, now), strict=True):
-                self.update_cell(key, column, value)
-
-    def watch_scroll_y(self, old: float, new: float) -> None:
-        super().watch_scroll_y(old, new)
-        self.tick()
+        """Redraw the lines of the running tasks that are on screen."""
+        top = int(self.scroll_y)
+        for index in range(top, min(len(self.order), top + self.size.height - 1)):
+            row = self.rows_by_key[self.order[index]]
+            if not row.final and row.anchor_elapsed is not None:
+                self.refresh_line(index + 1)  # +1: the header line
 
     @property
     def selected_row(self) -> TaskRow | None:
-        if not self.order or self.cursor_row is None or self.cursor_row >= len(self.order):
+        if not self.order:
             return None
-        return self.rows_by_key[self.order[self.cursor_row]]
+        return self.rows_by_key[self.order[min(self.cursor_row, len(self.order) - 1)]]
+
+    # Cursor -------------------------------------------------------------------------
+
+    def validate_cursor_row(self, value: int) -> int:
+        return max(0, min(value, len(self.order) - 1)) if self.order else 0
+
+    def watch_cursor_row(self, old: int, new: int) -> None:
+        # Keep the cursor visible below the header line.
+        top = int(self.scroll_y)
+        visible = max(1, self.size.height - 1)
+        if new < top:
+            self.scroll_to(y=new, animate=False)
+        elif new >= top + visible:
+            self.scroll_to(y=new - visible + 1, animate=False)
+        self.refresh()
+        self.post_message(self.Highlighted(self, self.selected_row))
+
+    def action_cursor(self, delta: int) -> None:
+        self.cursor_row += delta
+
+    def action_page(self, direction: int) -> None:
+        self.cursor_row += direction * max(1, self.size.height - 2)
+
+    def action_cursor_to(self, index: int) -> None:
+        self.cursor_row = index if index >= 0 else len(self.order) - 1
+
+    def action_select(self) -> None:
+        if self.selected_row is not None:
+            self.post_message(self.Selected(self, self.selected_row))
+
+    def on_click(self, event: events.Click) -> None:
+        if event.y < 1:
+            return
+        index = int(self.scroll_y) + event.y - 1
+        if 0 <= index < len(self.order):
+            if index == self.cursor_row:
+                self.action_select()
+            self.cursor_row = index
+
+    # Drawing ------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        chrome = 2 * CELL_PADDING * len(COLUMNS) + self.scrollbar_size_vertical
+        self.bar_width = max(MIN_BAR, self.size.width - sum(FIXED_WIDTHS.values()) - chrome)
+        self._static_cache.clear()
+        self.virtual_size = Size(self.size.width, len(self.order) + 1)
+
+    def _width(self, column: str) -> int:
+        return self.bar_width if column == "Bar" else FIXED_WIDTHS[column]
+
+    def _cells(self, row: TaskRow, now: float) -> dict[str, Text]:
+        """The cells that change with time (the others are cached per row)."""
+        elapsed = row.elapsed(now)
+        return {
+            "Elapsed": Text(format_clock(elapsed).rjust(FIXED_WIDTHS["Elapsed"])),
+            "Bar": render_timer_bar(
+                elapsed, row.planned, row.cutoff, self.bar_width, row.bar_state, row.died_at
+            ),
+            "Connection": row.connection_text(now),
+        }
+
+    def _static_cells(self, row: TaskRow) -> dict[str, Text]:
+        return {
+            "Test": Text(column_label(row.test_name)),
+            "State": Text(row.state, STATE_STYLES.get(row.state, "")),
+            "Activity": Text(row.activity),
+        }
+
+    def _segments(self, column: str, text: Text, style: Style) -> list[Segment]:
+        text.truncate(self._width(column), overflow="ellipsis", pad=True)
+        pad = Segment(" " * CELL_PADDING, style)
+        return [pad, *Segment.apply_style(text.render(self.app.console), style), pad]
+
+    def _line(self, cells: dict[str, Text], style: Style, cached: dict | None = None) -> Strip:
+        segments: list[Segment] = []
+        for column in COLUMNS:
+            if cached is not None and column in cached:
+                segments.extend(cached[column])
+            else:
+                segments.extend(self._segments(column, cells[column], style))
+        return Strip(segments).adjust_cell_length(self.size.width, style)
+
+    def _static_segments(self, row: TaskRow, style: Style) -> dict[str, list[Segment]]:
+        key = (row.key, style)
+        cached = self._static_cache.get(key)
+        if cached is None or cached[0] is not row:
+            segments = {
+                column: self._segments(column, text, style)
+                for column, text in self._static_cells(row).items()
+            }
+            cached = self._static_cache[key] = (row, segments)
+        return cached[1]
+
+    def render_line(self, y: int) -> Strip:
+        base = self.rich_style
+        if y == 0:
+            header = self.get_component_rich_style("task-table--header")
+            titles = {name: Text("" if name == "Bar" else name) for name in COLUMNS}
+            return self._line(titles, base + header)
+        index = int(self.scroll_y) + y - 1
+        if index >= len(self.order):
+            return Strip.blank(self.size.width, base)
+        style = base
+        if index == self.cursor_row:
+            style = base + self.get_component_rich_style("task-table--cursor")
+        row = self.rows_by_key[self.order[index]]
+        return self._line(
+            self._cells(row, self._monotonic()), style, self._static_segments(row, style)
+        )

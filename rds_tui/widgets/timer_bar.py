@@ -112,15 +112,23 @@ def render_timer_bar(
         fill_style = "green"
     cutoff_cell = _cell(cutoff, planned, width) if cutoff and 0 < cutoff <= planned else None
     death_cell = _cell(died_at, planned, width) if died_at is not None else None
-    for index in range(width):
-        if index == death_cell and state is BarState.DEAD:
-            bar.append(DEATH_MARK, "bold red")
-        elif index == cutoff_cell:
-            bar.append(CUTOFF_MARK, "bold magenta")
-        elif index < filled:
-            bar.append(FILLED, fill_style)
-        else:
-            bar.append(EMPTY, "dim")
+    marks = {}
+    if cutoff_cell is not None:
+        marks[cutoff_cell] = (CUTOFF_MARK, "bold magenta")
+    if death_cell is not None and state is BarState.DEAD:
+        marks[death_cell] = (DEATH_MARK, "bold red")
+    # Runs of equal cells between the marks: few spans, cheap to redraw every second.
+    position = 0
+    for mark_cell in [*sorted(marks), width]:
+        if mark_cell > position:
+            fill = max(0, min(filled, mark_cell) - position)
+            if fill:
+                bar.append(FILLED * fill, fill_style)
+            if mark_cell - position - fill:
+                bar.append(EMPTY * (mark_cell - position - fill), "dim")
+        if mark_cell < width:
+            bar.append(*marks[mark_cell])
+        position = mark_cell + 1
     return bar
 
 

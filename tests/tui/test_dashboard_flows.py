@@ -40,7 +40,8 @@ async def type_into(pilot, selector: str, text: str) -> None:
 async def test_create_an_instance_with_a_validated_form(make_app, profile_store):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        assert "No instances yet" in shown_text(app.screen.query_one("#profiles-message"))
+        message = app.screen.query_one("#profiles-message")
+        await wait_for(pilot, lambda: "No instances yet" in shown_text(message))
         await pilot.press("a")
         assert isinstance(app.screen, ProfileFormScreen)
         await type_into(pilot, "#field-name", "staging")
@@ -372,7 +373,11 @@ async def test_reattach_after_restarting_the_app(make_app, mock_pulp, prod_profi
     mock_pulp.requests.clear()
     app = make_app(default_poll_interval=FAST_POLL)
     async with app.run_test(size=SIZE) as pilot:
-        assert any("1 unfinished run(s)" in n for n in notifications(app))
+        await wait_for(
+            pilot,
+            lambda: any("1 unfinished run(s)" in n for n in notifications(app)),
+            what="the unfinished-run notice",
+        )
         await pilot.press("h")
         assert isinstance(app.screen, HistoryScreen)
         table = app.screen.query_one(DataTable)

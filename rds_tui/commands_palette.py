@@ -26,9 +26,14 @@ class DashboardCommands(Provider):
             if binding.action in ("command_palette", "quit"):
                 continue
             seen.add(binding.action)
-            label = binding.tooltip or binding.description
             callback = partial(self.app.run_action, binding.action, active.node)
-            commands.append((label, f"key: {key}", callback))
+            shown_key = binding.key_display or self.app.get_key_display(binding)
+            help_text = (
+                f"{binding.tooltip}  (key: {shown_key})"
+                if binding.tooltip
+                else (f"key: {shown_key}")
+            )
+            commands.append((binding.description, help_text, callback))
         return sorted(commands, key=lambda command: command[0])
 
     async def discover(self) -> Hits:

@@ -231,10 +231,12 @@ class MonitorScreen(Screen):
             )
         elif isinstance(event, m.TaskFinished):
             self._record(event.snapshot)
-            self.app.alert(
-                f"{short_label(event.snapshot.test_name)} ended: {event.snapshot.state}",
-                title="Task finished",
-            )
+            if event.snapshot.task_href not in self.death_details or not (event.snapshot.succeeded):
+                # A probe that stops on its disconnect ends right after: one alert is enough.
+                self.app.alert(
+                    f"{short_label(event.snapshot.test_name)} ended: {event.snapshot.state}",
+                    title="Task finished",
+                )
         elif isinstance(event, m.AllFinished):
             self.header.finished = True
             self._refresh_rows()

@@ -275,7 +275,8 @@ class PickerScreen(Screen):
     def action_dispatch(self) -> None:
         if self.app.read_only:
             return
-        tests = list(self.query_one("#test-list", SelectionList).selected)
+        selected = set(self.query_one("#test-list", SelectionList).selected)
+        tests = [name for name in self.infos if name in selected]  # the catalog's order
         if not tests:
             self.notify(
                 "Select at least one test (space toggles, a selects all).", severity="warning"

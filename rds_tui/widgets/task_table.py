@@ -102,8 +102,10 @@ def probe_activity(result: dict[str, Any] | None, progress: list[Any]) -> str:
             sent = done
         elif "notif" in code and received is None:
             received = done
-    if received is not None or sent is not None:
-        return f"✉ {received if received is not None else '?'}/{sent if sent is not None else '?'}"
+    if sent is not None:
+        return f"✉ {received if received is not None else '?'}/{sent}"
+    if received is not None:
+        return f"✉ {received}"
     if heartbeats is not None:
         return f"♥ {heartbeats}"
     return ""
@@ -173,9 +175,11 @@ class TaskRow:
             if self.died_at is not None and self.cutoff:
                 delta = self.died_at - self.cutoff
                 where = (
-                    f", {format_clock(abs(delta))} {'after' if delta >= 0 else 'before'}"
-                    f" the expected cutoff {format_clock(self.cutoff)}"
+                    f", {format_delta(abs(delta)).lstrip('+')} "
+                    f"{'after' if delta >= 0 else 'before'} the expected cutoff "
+                    f"{format_clock(self.cutoff)}"
                 )
+
             reason = f": {self.died_reason}" if self.died_reason else ""
             return f"{short_label(self.test_name)}: connection died at {when}{where}{reason}"
         return f"{short_label(self.test_name)}: {self.state}"

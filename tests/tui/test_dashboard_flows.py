@@ -421,3 +421,65 @@ async def test_read_only_mode_cannot_dispatch_or_cancel(
         assert isinstance(app.screen, MonitorScreen)
         assert "Cancel" not in app.export_screenshot()
         assert not [r for r in mock_pulp.requests if r[0] in ("PATCH", "POST")][1:]
+
+
+async def test_every_action_of_the_screen_is_in_the_command_palette(
+    make_app, mock_pulp, prod_profile
+):
+    from rds_tui.commands_palette import DashboardCommands
+
+    async def commands(screen, query: str) -> dict:
+        provider = DashboardCommands(screen)
+        return {str(hit.text): hit.command async for hit in provider.search(query)}
+
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_monitoring(pilot, mock_pulp, [0])
+        found = await commands(screen, "cancel")
+        assert {"Cancel task", "Cancel all"} <= set(found)
+        await found["Cancel task"]()
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert "Detail" in await commands(screen, "deta")
+        assert not await commands(screen, "diag")  # no finished task yet: not offered
+        assert "History" in await commands(screen, "hist")  # the app's own bindings too
+    app = make_app(read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("h", "enter")
+        assert isinstance(app.screen, MonitorScreen)
+        assert not await commands(app.screen, "cancel")
+
+
+async def test_compare_two_runs_side_by_side(make_app, mock_pulp, prod_profile, run_store):
+    from rds_tui.screens.compare import CompareScreen
+
+    results = {}
+    for death in (2402.5, 1801.0):
+        app = make_app(default_poll_interval=FAST_POLL)
+        async with app.run_test(size=SIZE) as pilot:
+            await start_monitoring(pilot, mock_pulp, [0])
+            task_id = mock_pulp.order[-1]
+            mock_pulp.update(
+                task_id,
+                state="completed",
+                started_at=FIXED_NOW.isoformat(),
+                finished_at=FIXED_NOW.isoformat(),
+                result=dead_result("test_1_idle_connection", death, "closed"),
+            )
+            await wait_for(pilot, lambda: run_store.get("last").finished)
+            results[death] = run_store.get("last").id
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("h", "space", "down", "space", "m")
+        assert isinstance(app.screen, CompareScreen)
+        row = app.screen.query_one(DataTable).get_row_at(0)
+        assert [str(cell) for cell in row] == [
+            "1 Idle connection",
+            "dead 30:01 57P05",
+            "dead 40:02 57P05",
+        ]
+        cutoffs = shown_text(app.screen.query_one("#compare-cutoffs"))
+        # The cutoff is the client's silence before the death (0.2 s less in these results).
+        assert f"({results[1801.0]}): idle cutoff 30:00 (1800.8 s)" in cutoffs
+        assert f"({results[2402.5]}): idle cutoff 40:02 (2402.3 s)" in cutoffs

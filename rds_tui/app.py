@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
 
 from rds_tui.commands_palette import DashboardCommands
 from rds_tui.widgets.clock import Clock
@@ -135,6 +136,10 @@ class RdsTuiApp(App[int]):
             )
 
     # Actions -------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A dialog must be answered first.
+        return not (action == "history" and isinstance(self.screen, ModalScreen))
 
     def action_history(self) -> None:
         from rds_tui.screens.history import HistoryScreen

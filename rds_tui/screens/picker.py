@@ -119,9 +119,9 @@ class PickerScreen(Screen):
             with Collapsible(title="Advanced options", id="advanced", collapsed=True):
                 with Horizontal(classes="option-row"):
                     yield Label("Heartbeat every (s)")
-                    yield Input("", placeholder="1 unit", id="heartbeat", type="number")
+                    yield Input("", placeholder="default", id="heartbeat", type="number")
                     yield Label("NOTIFY every (s)")
-                    yield Input("", placeholder="2 units", id="notify", type="number")
+                    yield Input("", placeholder="default", id="notify", type="number")
                 yield Checkbox(
                     "Stop a probe as soon as its connection dies", True, id="stop-on-disconnect"
                 )
@@ -349,7 +349,7 @@ async def dispatch_run(
     time_unit_seconds: float | None = None,
 ):
     """Dispatch `tests` and write the run to the history before anything else happens."""
-    from rds_tui.runs import Run, RunTask
+    from rds_tui.runs import Run, RunError, RunTask
 
     request = {key: value for key, value in options.items() if value is not None}
     async with app.client_factory(profile) as client:
@@ -373,4 +373,12 @@ async def dispatch_run(
             for task in response.tasks
         ],
     )
-    return app.runs.create(run)
+    try:
+        return app.runs.create(run)
+    except (OSError, RunError) as exc:
+        # The tasks run anyway: say how to find them again.
+        ids = ", ".join(f"{task.test_name} {task.task_id}" for task in run.tasks)
+        raise RunError(
+            f"The tests were dispatched but the run could not be saved to the history "
+            f"({exc}). Tasks: {ids}; correlation id {correlation_id} (the tasks' logging_cid)."
+        ) from None

@@ -58,6 +58,10 @@ def form_values_to_profile(values: dict[str, str], store_password: bool) -> Prof
     for field in ("username", "password_env", "cert", "key"):
         data[field] = _optional(values.get(field, ""))
     errors: dict[str, str] = {}
+    if not data["name"]:
+        errors["name"] = "required: a short name for this instance, like prod or staging"
+    if not data["api_root"]:
+        errors["api_root"] = "required: the server's base URL, like https://pulp.example.com"
     password = values.get("password", "")
     if password:
         if store_password:
@@ -166,13 +170,18 @@ class ProfileFormScreen(ModalScreen[Profile | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
+    def _show_error(self, field: str, message: str) -> None:
+        error = self.query_one(f"#error-{field}", Static)
+        error.update(message)
+        error.set_class(bool(message), "-shown")
+
     def action_save(self) -> None:
         values = {
             field: self.query_one(f"#field-{field}", Input).value for field, _, _ in TEXT_FIELDS
         }
         store = self.query_one("#store-password", Checkbox).value
         for field, _, _ in TEXT_FIELDS:
-            self.query_one(f"#error-{field}", Static).update("")
+            self._show_error(field, "")
         try:
             profile = form_values_to_profile(values, store)
             renamed = self.original is None or profile.name != self.original.name
@@ -183,11 +192,11 @@ class ProfileFormScreen(ModalScreen[Profile | None]):
             for field, message in exc.errors.items():
                 if field not in {name for name, _, _ in TEXT_FIELDS}:
                     field = "name"
-                self.query_one(f"#error-{field}", Static).update(f"↑ {message}")
+                self._show_error(field, f"↑ {message}")
                 first = first or field
-            self.query_one("#form-status", Static).update(
-                f"{len(exc.errors)} field(s) to fix before saving"
-            )
+            status = self.query_one("#form-status", Static)
+            status.update(f"{len(exc.errors)} field(s) to fix before saving")
+            status.add_class("-shown")
             if first:
                 self.query_one(f"#field-{first}", Input).focus()
             return

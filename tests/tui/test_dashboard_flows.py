@@ -483,3 +483,33 @@ async def test_compare_two_runs_side_by_side(make_app, mock_pulp, prod_profile, 
         # The cutoff is the client's silence before the death (0.2 s less in these results).
         assert f"({results[1801.0]}): idle cutoff 30:00 (1800.8 s)" in cutoffs
         assert f"({results[2402.5]}): idle cutoff 40:02 (2402.3 s)" in cutoffs
+
+
+async def test_wrong_password_mid_run_stops_polling_with_the_reason(
+    make_app, mock_pulp, prod_profile
+):
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_monitoring(pilot, mock_pulp, [0])
+        header = screen.query_one(RunHeader)
+        mock_pulp.password = "rotated"  # someone changed the password meanwhile
+        await wait_for(pilot, lambda: header.poll_error and "Polling stopped" in header.poll_error)
+        text = shown_text(header)
+        assert "Authentication failed for user 'admin'" in text
+        assert "press p to retry" in text
+        mock_pulp.password = prod_profile.password
+        await pilot.press("p")
+        await wait_for(pilot, lambda: header.poll_error is None, what="polling again")
+
+
+async def test_profile_option_opens_the_picker(make_app, prod_profile):
+    app = make_app(profile_name="prod")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        assert app.screen.profile.name == "prod"
+    app = make_app(profile_name="nope")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, InstancesScreen)
+        assert any("no profile named 'nope'" in n for n in notifications(app))

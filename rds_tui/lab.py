@@ -387,6 +387,10 @@ def _template_key(binaries: Binaries) -> str:
             digest.update(f"{dist}={importlib.metadata.version(dist)}\n".encode())
         except importlib.metadata.PackageNotFoundError:
             digest.update(f"{dist}=missing\n".encode())
+    # Every installed pulpcore plugin migrates its own tables into the same database.
+    for plugin in sorted(importlib.metadata.entry_points(group="pulpcore.plugin"), key=str):
+        dist = plugin.dist
+        digest.update(f"plugin {plugin.name}={dist.version if dist else '?'}\n".encode())
     digest.update(f"postgres={binaries.postgres}\n".encode())
     spec = importlib.util.find_spec("pulp_rds_tests")
     if spec and spec.submodule_search_locations:

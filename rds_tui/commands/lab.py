@@ -8,12 +8,11 @@ tears it down afterwards; `lab up --detach` leaves it running for `lab status` a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import signal
 import sys
 from pathlib import Path
-from signal import SIGINT, SIGTERM
+from signal import SIGHUP, SIGINT, SIGTERM
 from typing import Any
 
 EXIT_OK = 0
@@ -211,8 +210,7 @@ def _run_foreground(args: argparse.Namespace, dashboard: bool) -> int:
     from rds_tui import lab
 
     # A closed terminal (SIGHUP) stops the lab too; a watchdog covers a killed process.
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, _interrupt_once)
+    previous = {sig: signal.signal(sig, _interrupt_once) for sig in (SIGTERM, SIGINT, SIGHUP)}
     state: dict[str, Any] | None = None
     try:
         state = _start(args, stop_with_owner=True)
@@ -235,12 +233,13 @@ def _run_foreground(args: argparse.Namespace, dashboard: bool) -> int:
     except KeyboardInterrupt:
         return 130 if state is None else EXIT_OK
     finally:
-        with contextlib.suppress(ValueError):
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for sig in previous:  # no signal may cut the teardown short
+            signal.signal(sig, signal.SIG_IGN)
         if state is not None:
             print("lab: stopping...", file=sys.stderr, flush=True)
             lab.stop(Path(state["dir"]))
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -51,6 +51,19 @@ def probe_connection(lab: dict[str, Any], **kwargs: Any) -> psycopg.Connection:
     )
 
 
+def postgres_direct(lab: dict[str, Any], role: str) -> psycopg.Connection:
+    """A connection straight to the lab's PostgreSQL as `superuser` or `pulp`."""
+    pg = lab["postgres"]
+    user_key = "superuser" if role == "superuser" else "pulp_user"
+    return psycopg.connect(
+        host=pg["host"],
+        port=pg["port"],
+        user=pg[user_key],
+        password=pg[f"{role}_password"],
+        dbname=pg["database"],
+    )
+
+
 def show(console: psycopg.Connection, what: str) -> list[dict[str, Any]]:
     cursor = console.execute(f"SHOW {what}")
     names = [column.name for column in cursor.description]
@@ -74,14 +87,7 @@ def test_settings_route_pulp_direct_and_probes_through_pgbouncer(lab):
 
 
 def test_pulpcore_connects_directly_while_a_probe_shows_in_show_clients(lab):
-    pg = lab["postgres"]
-    with psycopg.connect(
-        host=pg["host"],
-        port=pg["port"],
-        user=pg["superuser"],
-        password=pg["superuser_password"],
-        dbname=pg["database"],
-    ) as direct:
+    with postgres_direct(lab, role="superuser") as direct:
         pulp_backends = direct.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE usename = 'pulp'"
         ).fetchone()[0]
@@ -124,14 +130,7 @@ def test_idle_in_transaction_probe_connection_is_closed_after_its_timeout(lab):
 
 
 def test_pulpcore_own_connections_have_no_idle_cutoff(lab):
-    pg = lab["postgres"]
-    with psycopg.connect(
-        host=pg["host"],
-        port=pg["port"],
-        user=pg["pulp_user"],
-        password=pg["pulp_password"],
-        dbname=pg["database"],
-    ) as conn:
+    with postgres_direct(lab, role="pulp") as conn:
         assert conn.execute("SHOW idle_session_timeout").fetchone()[0] == "0"
 
 

@@ -935,8 +935,12 @@ class _Starter:
             self.start_postgres()
             self.migrate()
             self.stop_postgres()
-            self.cache_template(cache_entry, self.state["postgres"]["superuser_password"])
-            _prune_templates(cache_entry)
+            try:
+                self.cache_template(cache_entry, self.state["postgres"]["superuser_password"])
+                _prune_templates(cache_entry)
+            except (OSError, subprocess.CalledProcessError) as exc:
+                # Only later starts get slower: this lab does not need the cache.
+                self.progress(f"could not cache the migrated cluster in {cache_entry} ({exc})")
             self.start_postgres()
             self.configure_roles()
         self.progress("starting PgBouncer")

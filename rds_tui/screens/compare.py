@@ -49,6 +49,8 @@ class CompareScreen(Screen):
         self.second = second
 
     def compose(self) -> ComposeResult:
+        # Set before the Header mounts (a change while it unmounts would crash it).
+        self.sub_title = f"Compare {self.first.id} and {self.second.id}"
         yield Header()
         yield DataTable(id="compare-table", cursor_type="row")
         yield Static("", id="compare-cutoffs", classes="hint")
@@ -57,7 +59,6 @@ class CompareScreen(Screen):
     def on_mount(self) -> None:
         from rds_tui.report import diagnose
 
-        self.sub_title = f"Compare {self.first.id} and {self.second.id}"
         table = self.query_one(DataTable)
         results = [
             {task["test_name"]: task for task in run.task_results()}

@@ -112,6 +112,8 @@ class DetailScreen(Screen):
         return result if isinstance(result, dict) else {}
 
     def compose(self) -> ComposeResult:
+        # Set before the Header mounts (a change while it unmounts would crash it).
+        self.sub_title = str(self.task_data.get("pulp_href", ""))
         yield Header()
         title = short_label(str(self.task_data.get("test_name", "task")))
         yield Static(
@@ -158,7 +160,6 @@ class DetailScreen(Screen):
         return key_value_table(pairs)
 
     def on_mount(self) -> None:
-        self.sub_title = str(self.task_data.get("pulp_href", ""))
         if self.row is not None:
             bar = self.query_one(TimerBar)
             bar.elapsed = self.row.elapsed(self.app.clock.monotonic())  # type: ignore[attr-defined]

@@ -48,6 +48,8 @@ class HistoryScreen(Screen):
         self.marked: list[str] = []
 
     def compose(self) -> ComposeResult:
+        # Set before the Header mounts (a change while it unmounts would crash it).
+        self.sub_title = "History"
         yield Header()
         table: DataTable = DataTable(id="history-table", cursor_type="row", classes="panel")
         table.border_title = "Runs (newest first)"
@@ -56,7 +58,6 @@ class HistoryScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "History"
         table = self.query_one(DataTable)
         table.add_column(" ", key="mark", width=1)
         table.add_column("Run", key="run")

@@ -268,7 +268,10 @@ class InstancesScreen(Screen):
             return
         names = ", ".join(profile.name for profile in imported) or "none"
         self.action_reload()
-        self._message(f"Imported from pulp-cli: {names}")
+        self._message(
+            f"Imported from pulp-cli: {names}. Passwords are not copied: edit an instance (e) "
+            "to name an environment variable or store one."
+        )
 
     def action_pick(self) -> None:
         profile = self.selected

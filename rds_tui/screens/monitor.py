@@ -103,9 +103,14 @@ class MonitorScreen(Screen):
         self.monitor: RunMonitor | None = None
 
     def compose(self) -> ComposeResult:
+        if self.profile is None:
+            self.profile, self.profile_warning = profile_for_run(self.app, self.run_record)
+        # Set before the Header mounts (a change while it unmounts would crash it).
+        self.sub_title = f"{self.profile.name} ({self.run_record.api_root})"
         yield Header()
-        name = self.profile.name if self.profile else (self.run_record.profile or "?")
-        yield RunHeader(name, self.run_record.api_root, self.run_record.id, id="run-header")
+        yield RunHeader(
+            self.profile.name, self.run_record.api_root, self.run_record.id, id="run-header"
+        )
         yield TaskTable(self.app.clock.monotonic, id="task-table")
         yield Static("", id="task-summary", classes="hint")
         yield Footer()
@@ -115,11 +120,8 @@ class MonitorScreen(Screen):
         self.table = self.query_one(TaskTable)
         self.header = self.query_one(RunHeader)
         self.summary = self.query_one("#task-summary", Static)
-        if self.profile is None:
-            self.profile, self.profile_warning = profile_for_run(self.app, self.run_record)
         self.planned, self.cutoff = run_timing(self.run_record, self.profile)
         self.interval = self.app.poll_interval_for(self.profile)
-        self.sub_title = f"{self.profile.name} ({self.run_record.api_root})"
         self.header.task_count = len(self.run_record.tasks)
         self.header.interval = self.interval
         self.header.planned = self.planned

@@ -96,6 +96,8 @@ class PickerScreen(Screen):
         self.infos: dict[str, TestInfo] = {}
 
     def compose(self) -> ComposeResult:
+        # Set before the Header mounts (a change while it unmounts would crash it).
+        self.sub_title = f"Pick tests for {self.profile.name} ({self.profile.api_root})"
         yield Header()
         yield Static("", id="catalog-source", classes="hint")
         with Horizontal(id="picker-body"):
@@ -128,7 +130,6 @@ class PickerScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"Pick tests for {self.profile.name} ({self.profile.api_root})"
         self._show_catalog(self.catalog, offline_reason="loading the server's catalog ...")
         self.query_one("#test-list", SelectionList).focus()
         self.action_reload_catalog()

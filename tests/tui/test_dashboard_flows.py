@@ -513,3 +513,26 @@ async def test_profile_option_opens_the_picker(make_app, prod_profile):
         await pilot.pause()
         assert isinstance(app.screen, InstancesScreen)
         assert any("no profile named 'nope'" in n for n in notifications(app))
+
+
+async def test_import_pulp_cli_profiles(make_app, profile_store, tmp_path, monkeypatch):
+    config = tmp_path / "xdg" / "pulp" / "cli.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        '[cli]\nbase_url = "https://pulp.example.com"\nusername = "admin"\n'
+        'password = "from-pulp-cli"\n\n'
+        '[cli-staging]\nbase_url = "https://staging.example.com"\nusername = "ops"\n'
+    )
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("i")
+        await pilot.pause()
+        message = shown_text(app.screen.query_one("#profiles-message"))
+        assert "Imported from pulp-cli: pulp-cli, staging" in message
+        table = app.screen.query_one(DataTable)
+        assert [table.get_row_at(i)[0] for i in range(table.row_count)] == ["pulp-cli", "staging"]
+        assert profile_store.get("staging").api_root == "https://staging.example.com"
+        # pulp-cli's password is not copied unless asked for.
+        assert profile_store.get("pulp-cli").password is None

@@ -133,3 +133,54 @@ async def test_whole_flow_with_the_keyboard_only(
         await pilot.press("h")
         assert isinstance(app.screen, HistoryScreen)
         assert run.id in str(app.screen.query_one("DataTable").get_row_at(0)[1])
+
+
+async def test_reattach_after_restart_then_cancel(pulp, profile_store, run_store):
+    from rds_tui.profiles import Profile
+
+    profile_store.upsert(
+        Profile(
+            name="lab",
+            api_root=pulp["api_root"],
+            username=pulp["username"],
+            password=pulp["password"],
+        )
+    )
+    app = RdsTuiApp(profile_store=profile_store, run_store=run_store, default_poll_interval=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.offline_reason is None, what="the catalog")
+        await pilot.press("space", "down", "space", "tab", "backspace", "3", "0", "enter", "y")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen), what="monitor")
+        await pilot.pause(0.5)
+    # The dashboard is closed right after the dispatch; the tasks keep running.
+    run = run_store.get("last")
+    assert not run.finished and len(run.tasks) == 2
+
+    app = RdsTuiApp(profile_store=profile_store, run_store=run_store, default_poll_interval=0.5)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("h", "enter")
+        assert isinstance(app.screen, MonitorScreen)
+        table = app.screen.query_one(TaskTable)
+        rows = lambda: {r.test_name: r for r in table.rows_by_key.values()}
+        await wait_for(
+            pilot,
+            lambda: rows()["test_1_idle_connection"].died,
+            timeout=30,
+            what="the idle connection's death",
+        )
+        assert rows()["test_2_active_heartbeat"].state == "running"
+        # Cancel the heartbeat task from the dashboard (it would run 30 s more).
+        await pilot.press("down", "c")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: rows()["test_2_active_heartbeat"].state == "canceled",
+            timeout=20,
+            what="the cancel",
+        )
+        await wait_for(pilot, lambda: run_store.get(run.id).finished, what="the run's end")
+    final = run_store.get(run.id)
+    states = {task.test_name: final.final[task.task_href]["state"] for task in final.tasks}
+    assert states == {"test_1_idle_connection": "completed", "test_2_active_heartbeat": "canceled"}

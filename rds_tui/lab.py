@@ -886,7 +886,8 @@ class _Starter:
             env=env,
         )  # fmt: skip
         names = ["api", *self.fork_workers()]
-        self.progress(f"waiting for the API and {state['workers']} workers")
+        workers = f"{state['workers']} worker{'s' if state['workers'] != 1 else ''}"
+        self.progress(f"waiting for the API and {workers}")
         self.wait_until(
             lambda: _api_status(state["api_root"]) is not None,
             names,
@@ -903,7 +904,7 @@ class _Starter:
         self.wait_until(
             lambda: _workers_online(state["api_root"]) >= state["workers"],
             names,
-            f"waiting for {state['workers']} workers to come online",
+            f"waiting for {workers} to come online",
         )
 
     # -- the whole start --------------------------------------------------------------

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
+from server.labpulp import Pulp
 
 from rds_tui.app import RdsTuiApp
 from rds_tui.screens.confirm import ConfirmScreen
@@ -26,22 +26,13 @@ from .helpers import shown_text, wait_for
 pytestmark = pytest.mark.lab
 
 
-def cancel_unfinished(lab) -> None:
-    """Leave no task behind for the next test."""
-    with httpx.Client(base_url=lab["api_root"], auth=(lab["username"], lab["password"])) as http:
-        tasks = http.get(
-            "/pulp/api/v3/tasks/",
-            params={"state__in": "waiting,running", "fields": "pulp_href", "limit": 1000},
-        ).json()
-        for task in tasks["results"]:
-            http.patch(task["pulp_href"], json={"state": "canceled"})
-
-
 @pytest.fixture
 def pulp(lab):
-    cancel_unfinished(lab)
+    """The default lab, with no test task left running before or after."""
+    admin = Pulp(lab)
+    admin.cancel_all()
     yield lab
-    cancel_unfinished(lab)
+    admin.cancel_all()
 
 
 async def test_whole_flow_with_the_keyboard_only(

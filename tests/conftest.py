@@ -52,7 +52,19 @@ def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             except lab_module.LabError as exc:
                 pytest.fail(f"the lab did not start: {exc}", pytrace=False)
             started[key] = (directory, state)
-        return started[key][1]
+            return state
+        directory, state = started[key]
+        # A lab reused from an earlier test: say so clearly if a test broke it.
+        now = lab_module.status(directory)
+        if not (now and now["running"] and now["workers_online"] == state["workers"]):
+            dead = [n for n, alive in (now or {}).get("processes_alive", {}).items() if not alive]
+            pytest.fail(
+                f"the shared lab in {directory} is no longer fully running (stopped: "
+                f"{', '.join(dead) or 'none'}; workers online: "
+                f"{(now or {}).get('workers_online')}); logs in {directory / 'logs'}",
+                pytrace=False,
+            )
+        return state
 
     try:
         yield factory

@@ -357,4 +357,9 @@ class MonitorScreen(Screen):
         self.app.push_screen(ExportScreen(self.run_record, self.task_dicts()))
 
     def action_back(self) -> None:
+        if not self.run_record.finished:
+            self.notify(
+                f"Stopped watching run {self.run_record.id}; its tasks keep running. "
+                "Re-attach from History (h)."
+            )
         self.app.pop_screen()

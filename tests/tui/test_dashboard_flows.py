@@ -536,3 +536,17 @@ async def test_import_pulp_cli_profiles(make_app, profile_store, tmp_path, monke
         assert profile_store.get("staging").api_root == "https://staging.example.com"
         # pulp-cli's password is not copied unless asked for.
         assert profile_store.get("pulp-cli").password is None
+
+
+async def test_a_broken_profiles_file_is_reported_and_left_alone(make_app, profile_store):
+    profile_store.path.parent.mkdir(parents=True, exist_ok=True)
+    profile_store.path.write_text('[profiles.prod]\napi_root = "https://pulp\n')
+    before = profile_store.path.read_bytes()
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        message = app.screen.query_one("#profiles-message")
+        await wait_for(pilot, lambda: "is not valid TOML" in shown_text(message))
+        assert "line 2" in shown_text(message)
+        await pilot.press("h")  # the rest of the dashboard still works
+        assert isinstance(app.screen, HistoryScreen)
+    assert profile_store.path.read_bytes() == before

@@ -346,6 +346,11 @@ def _as_server_user() -> dict[str, Any]:
     return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
+def _server_dir_prefix(directory: Path) -> str:
+    """Names the lab's server directory after its lab dir (see processes_of_lab)."""
+    return f"rds-tui-lab-{hashlib.sha256(str(directory).encode()).hexdigest()[:12]}-"
+
+
 def _server_dir_parent() -> str:
     """/dev/shm when it is a writable tmpfs with room, else the temporary directory."""
     shm = Path("/dev/shm")
@@ -591,7 +596,9 @@ class _Starter:
         # when possible: copying the cached cluster to disk took seconds of kernel time
         # here, to tmpfs 0.2 s. As root it also has to be a place the postgres user can
         # reach (the lab dir may sit under /root, mode 0700). Removed on stop.
-        self.server_dir = Path(tempfile.mkdtemp(prefix="rds-tui-lab-", dir=_server_dir_parent()))
+        self.server_dir = Path(
+            tempfile.mkdtemp(prefix=_server_dir_prefix(self.dir), dir=_server_dir_parent())
+        )
         _chown_to_server_user(self.server_dir)
         pulp_dir = self.dir / "pulp"
         shutil.rmtree(pulp_dir, ignore_errors=True)
@@ -1198,18 +1205,23 @@ def _kill_strays(directory: Path, timeout: float = 5.0) -> None:
 
 
 def processes_of_lab(directory: Path) -> list[int]:
-    """Live pids carrying this lab's marker in their environment (needs /proc access)."""
-    marker = f"{LAB_DIR_ENV}={Path(directory).expanduser().absolute()}".encode()
+    """Live pids of this lab (needs /proc access): those carrying its marker in their
+    environment, and those working in its server directory (PostgreSQL's children
+    overwrite their environment with their process titles)."""
+    directory = Path(directory).expanduser().absolute()
+    marker = f"{LAB_DIR_ENV}={directory}".encode()
+    server_dir_part = "/" + _server_dir_prefix(directory)
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            environ = (entry / "environ").read_bytes()
+            ours = marker in (entry / "environ").read_bytes().split(b"\0")
+            ours = ours or server_dir_part in os.readlink(entry / "cwd")
         except OSError:
             continue
         fields = _proc_stat(int(entry.name))
-        if fields and fields[0] not in ("Z", "X") and marker in environ.split(b"\0"):
+        if ours and fields and fields[0] not in ("Z", "X"):
             pids.append(int(entry.name))
     return pids
 

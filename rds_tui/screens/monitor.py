@@ -100,6 +100,9 @@ class MonitorScreen(Screen):
         self.profile_warning: str | None = None
         self.snapshots: list[TaskSnapshot] = []
         self.death_details: dict[str, str] = {}
+        # What the current poll brought, alerted together once it is processed.
+        self._deaths: list[str] = []
+        self._endings: list[str] = []
         self.monitor: RunMonitor | None = None
 
     def compose(self) -> ComposeResult:
@@ -218,6 +221,7 @@ class MonitorScreen(Screen):
             self.header.poll_error = None
             self._refresh_rows()
             self._tick()
+            self._alert_poll_events()
         elif isinstance(event, m.PollFailed):
             self.header.poll_error = str(event.error)
             self.header.retry_in = event.retry_in
@@ -226,19 +230,13 @@ class MonitorScreen(Screen):
             self.notify(f"Server answering again after {event.outage_seconds:.0f} s.")
         elif isinstance(event, m.ConnectionDied):
             self.death_details[event.snapshot.task_href] = event.detail
-            self.app.alert(
-                f"{short_label(event.snapshot.test_name)}: {event.detail}",
-                title="Connection died",
-                severity="warning",
-            )
+            self._deaths.append(f"{short_label(event.snapshot.test_name)}: {event.detail}")
         elif isinstance(event, m.TaskFinished):
             self._record(event.snapshot)
             if event.snapshot.task_href not in self.death_details or not (event.snapshot.succeeded):
                 # A probe that stops on its disconnect ends right after: one alert is enough.
-                self.app.alert(
-                    f"{short_label(event.snapshot.test_name)} ended: {event.snapshot.state}",
-                    title="Task finished",
-                )
+                label = short_label(event.snapshot.test_name)
+                self._endings.append(f"{label} ended: {event.snapshot.state}")
         elif isinstance(event, m.AllFinished):
             self.header.finished = True
             self._refresh_rows()
@@ -247,6 +245,17 @@ class MonitorScreen(Screen):
                 "Every task of the run has finished. Press g for the diagnosis, x to export.",
                 title=f"Run {self.run_record.id} finished",
             )
+
+    def _alert_poll_events(self) -> None:
+        """One alert per kind per poll: seven probes dying together make one toast."""
+        for lines, one, several, severity in (
+            (self._deaths, "Connection died", "connections died", "warning"),
+            (self._endings, "Task finished", "tasks finished", "information"),
+        ):
+            if lines:
+                title = one if len(lines) == 1 else f"{len(lines)} {several}"
+                self.app.alert("\n".join(lines), title=title, severity=severity)
+                lines.clear()
 
     def _record(self, snapshot: TaskSnapshot) -> None:
         if self.run_record.record_task(snapshot.as_dict()):

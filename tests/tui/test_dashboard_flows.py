@@ -550,3 +550,24 @@ async def test_a_broken_profiles_file_is_reported_and_left_alone(make_app, profi
         await pilot.press("h")  # the rest of the dashboard still works
         assert isinstance(app.screen, HistoryScreen)
     assert profile_store.path.read_bytes() == before
+
+
+async def test_deaths_seen_in_one_poll_make_one_alert(make_app, mock_pulp, prod_profile):
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_monitoring(pilot, mock_pulp, [0, 4, 5])
+        for task_id in mock_pulp.order:
+            name = mock_pulp.tasks[task_id]["test_name"]
+            mock_pulp.update(
+                task_id,
+                state="completed",
+                started_at=FIXED_NOW.isoformat(),
+                finished_at=FIXED_NOW.isoformat(),
+                result=dead_result(name, 2401.0, "terminating connection"),
+            )
+        await wait_for(pilot, lambda: screen.query_one(RunHeader).finished)
+        deaths = [n for n in app._notifications if "died" in (n.title or "")]
+        assert [n.title for n in deaths] == ["3 connections died"]
+        assert deaths[0].message.count("terminating connection") == 3
+        # Each probe stopped on its disconnect: no separate "finished" alert per task.
+        assert not [n for n in app._notifications if "tasks finished" in (n.title or "")]

@@ -86,7 +86,7 @@ class MonitorScreen(Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "detail", "Detail", priority=True),
         Binding("c", "cancel_task", "Cancel task"),
-        Binding("C", "cancel_run", "Cancel all", key_display="shift+c"),
+        Binding("C", "cancel_run", "Cancel all", key_display="C"),
         Binding("p", "poll_now", "Poll now", show=False),
         Binding("g", "diagnosis", "Diagnosis"),
         Binding("x", "export", "Export"),

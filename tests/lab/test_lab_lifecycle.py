@@ -31,6 +31,12 @@ def rds_tui(*args: str, env: dict[str, str] | None = None, timeout: float = 180)
     )
 
 
+def server_dirs(directory: Path) -> list[Path]:
+    """The lab's PostgreSQL/PgBouncer directories (in /dev/shm or /tmp) that still exist."""
+    prefix = lab_module._server_dir_prefix(directory.absolute())
+    return [d for parent in ("/dev/shm", "/tmp") for d in Path(parent).glob(prefix + "*")]
+
+
 def port_accepts(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1)
@@ -49,6 +55,7 @@ def test_up_in_the_default_dir_then_down_leaves_no_process_and_no_port(tmp_path)
     try:
         assert directory == home / "state" / "rds-tui" / "lab"
         assert status["running"] and status["workers_online"] == 1
+        assert server_dirs(directory) == [Path(status["server_dir"])]
         pids = lab_module.processes_of_lab(directory)
         ports = [status["postgres"]["port"], status["pgbouncer"]["port"],
                  int(status["api_root"].rsplit(":", 1)[1])]  # fmt: skip
@@ -64,7 +71,7 @@ def test_up_in_the_default_dir_then_down_leaves_no_process_and_no_port(tmp_path)
     assert "Stopped the lab" in down.stdout
     assert lab_module.processes_of_lab(directory) == []
     assert [port for port in ports if port_accepts(port)] == []
-    assert not Path(status["server_dir"]).exists()
+    assert server_dirs(directory) == []
     assert not (directory / "lab.json").exists()
     assert (directory / "logs" / "api.log").exists()  # logs stay for reading
     after = rds_tui("lab", "status", env=env)
@@ -101,6 +108,7 @@ def test_busy_port_is_refused_before_anything_starts(tmp_path):
     assert "Traceback" not in result.stderr
     assert lab_module.processes_of_lab(tmp_path) == []
     assert not (tmp_path / "lab.json").exists()
+    assert server_dirs(tmp_path) == []
 
 
 def test_a_free_port_taken_before_its_component_binds_it_is_replaced(tmp_path, monkeypatch):
@@ -193,6 +201,7 @@ def test_component_dying_during_start_shows_its_log_and_leaves_nothing(tmp_path)
     assert "Nothing was left running" in message
     assert lab_module.processes_of_lab(tmp_path) == []
     assert not (tmp_path / "lab.json").exists()
+    assert server_dirs(tmp_path) == []
 
 
 def wait_for(predicate, timeout: float, what: str) -> None:
@@ -221,6 +230,7 @@ def test_sigterm_during_start_stops_every_child(tmp_path, started):
     assert starting.returncode == 130, err
     assert lab_module.processes_of_lab(tmp_path) == []
     assert not (tmp_path / "lab.json").exists()
+    assert server_dirs(tmp_path) == []
 
 
 def test_foreground_lab_stops_everything_on_ctrl_c(tmp_path):

@@ -19,7 +19,7 @@ class DashboardCommands(Provider):
     def _commands(self) -> list[tuple[str, str, object]]:
         seen: set[str] = set()
         commands = []
-        for key, active in self.screen.active_bindings.items():
+        for active in self.screen.active_bindings.values():
             binding = active.binding
             if not active.enabled or not binding.description or binding.action in seen:
                 continue

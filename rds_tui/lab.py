@@ -11,7 +11,8 @@ passwords), so `status` and `stop` work from any process. This module shells out
 the executables of the environment it runs in; it never imports pulpcore.
 
 Public API: `LabOptions`, `start()`, `status()`, `stop()`, `default_lab_dir()`,
-`LabError` (its `str()` is a user-readable paragraph).
+`LabError` (its `str()` is a user-readable paragraph); for checks: `processes_of_lab()`,
+`listening_ports_of()`, `process_alive()`.
 """
 
 from __future__ import annotations
@@ -613,7 +614,7 @@ class _Starter:
             "dir": str(self.dir),
             "server_dir": str(self.server_dir),
             "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "launcher_pid": os.getpid(),
+            "started_by_pid": os.getpid(),
             "options": {
                 **asdict(options),
                 "extra_settings": dict(options.extra_settings),
@@ -1224,12 +1225,6 @@ def processes_of_lab(directory: Path) -> list[int]:
         if ours and fields and fields[0] not in ("Z", "X"):
             pids.append(int(entry.name))
     return pids
-
-
-def leftover_processes(state: Mapping[str, Any]) -> list[int]:
-    """Pids still alive in any of the lab's recorded process groups (for checks)."""
-    return [pid for rec in state.get("processes", {}).values()
-            for pid in process_group_members(rec["pgid"])]  # fmt: skip
 
 
 def _stop_when_gone(owner_pid: int, owner_start_time: int, directory: Path) -> None:

@@ -6,6 +6,8 @@ can act on; anything else is a bug, shown by type and message, never as a traceb
 
 from __future__ import annotations
 
+from textual.worker import Worker, WorkerState
+
 
 def describe_error(exc: BaseException) -> str:
     from rds_tui.api import ApiError
@@ -17,3 +19,15 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
     return f"Unexpected {type(exc).__name__}: {exc}"
+
+
+class ShowsWorkerErrors:
+    """Mixin for screens with background jobs (their @work has exit_on_error=False):
+    an unexpected failure becomes a message in the screen and the dashboard keeps
+    running. Expected errors (the core's ApiError...) are handled where they happen."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            self.notify(  # type: ignore[attr-defined]
+                describe_error(event.worker.error), title="Error", severity="error", timeout=20
+            )

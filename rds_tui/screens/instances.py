@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from rds_tui.screens.confirm import ConfirmScreen
+from rds_tui.screens.errors import ShowsWorkerErrors
 from rds_tui.widgets.check_list import CheckLine, CheckList
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ async def run_connection_checks(client_factory, profile: Profile) -> list[CheckL
     return lines
 
 
-class InstancesScreen(Screen):
+class InstancesScreen(ShowsWorkerErrors, Screen):
     """The first screen: which Pulp do we talk to?"""
 
     app: RdsTuiApp
@@ -295,7 +296,7 @@ class InstancesScreen(Screen):
         check.show([CheckLine(f"Contacting {profile.api_root} ...", None)])
         self._test_connection(profile)
 
-    @work(exclusive=True, group="connection-check")
+    @work(exclusive=True, group="connection-check", exit_on_error=False)
     async def _test_connection(self, profile: Profile) -> None:
         lines = await run_connection_checks(self.app.client_factory, profile)
         self.query_one(CheckList).show(lines)

@@ -20,7 +20,7 @@ from rds_tui.models import Task
 from rds_tui.profiles import Profile, ProfileError
 from rds_tui.runs import Run
 from rds_tui.screens.confirm import ConfirmScreen
-from rds_tui.screens.errors import describe_error
+from rds_tui.screens.errors import ShowsWorkerErrors, describe_error
 from rds_tui.widgets.run_header import RunHeader
 from rds_tui.widgets.task_table import TaskRow, TaskTable, build_row, short_label
 
@@ -78,7 +78,7 @@ def snapshots_from_history(run: Run) -> list[TaskSnapshot]:
     return snapshots
 
 
-class MonitorScreen(Screen):
+class MonitorScreen(ShowsWorkerErrors, Screen):
     """One run's tasks with their timers, connection status and activity."""
 
     app: RdsTuiApp
@@ -188,7 +188,7 @@ class MonitorScreen(Screen):
 
     # Polling ------------------------------------------------------------------------
 
-    @work(exclusive=True, group="monitor")
+    @work(exclusive=True, group="monitor", exit_on_error=False)
     async def _watch(self) -> None:
         from rds_tui.api import ApiError
         from rds_tui.monitor import RunMonitor
@@ -333,7 +333,7 @@ class MonitorScreen(Screen):
             ConfirmScreen("Cancel tasks", message, "Cancel tasks", danger=True), answered
         )
 
-    @work(group="cancel")
+    @work(group="cancel", exit_on_error=False)
     async def _cancel(self, hrefs: list[str]) -> None:
         from rds_tui.api import ApiError, Conflict
 

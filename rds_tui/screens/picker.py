@@ -33,6 +33,7 @@ from textual.widgets.selection_list import Selection
 from rds_tui.models import Catalog, TestInfo
 from rds_tui.profiles import Profile
 from rds_tui.screens.confirm import ConfirmScreen
+from rds_tui.screens.errors import ShowsWorkerErrors
 from rds_tui.widgets.timer_bar import format_clock
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def workload_sentence(instance: str, count: int, duration_seconds: float, sequen
     return f"{count} worker(s) of {instance} will be busy at the same time for about {length}."
 
 
-class PickerScreen(Screen):
+class PickerScreen(ShowsWorkerErrors, Screen):
     """Choose what to run on one instance."""
 
     app: RdsTuiApp
@@ -139,7 +140,7 @@ class PickerScreen(Screen):
     def action_reload_catalog(self) -> None:
         self._load_catalog()
 
-    @work(exclusive=True, group="catalog")
+    @work(exclusive=True, group="catalog", exit_on_error=False)
     async def _load_catalog(self) -> None:
         from rds_tui.api import ApiError
 
@@ -318,7 +319,7 @@ class PickerScreen(Screen):
             answered,
         )
 
-    @work(exclusive=True, group="dispatch")
+    @work(exclusive=True, group="dispatch", exit_on_error=False)
     async def _dispatch(self, tests: list[str], options: dict[str, Any]) -> None:
         self.notify(f"Dispatching {len(tests)} test(s) to {self.profile.name} ...")
         try:

@@ -571,3 +571,20 @@ async def test_deaths_seen_in_one_poll_make_one_alert(make_app, mock_pulp, prod_
         assert deaths[0].message.count("terminating connection") == 3
         # Each probe stopped on its disconnect: no separate "finished" alert per task.
         assert not [n for n in app._notifications if "tasks finished" in (n.title or "")]
+
+
+async def test_an_unexpected_failure_is_a_message_not_a_crash(make_app, mock_pulp, prod_profile):
+    def broken(request):
+        raise RuntimeError("the proxy sent something no one expected")
+
+    mock_pulp.handle = broken  # the transport itself fails in an unforeseen way
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await wait_for(pilot, lambda: notifications(app), what="the error message")
+        assert notifications(app) == [
+            "Unexpected RuntimeError: the proxy sent something no one expected"
+        ]
+        assert app.is_running
+        await pilot.press("h")  # still usable
+        assert isinstance(app.screen, HistoryScreen)

@@ -49,6 +49,29 @@ FINAL_STATES = frozenset(
 )
 
 
+# Not a Pulp state: the client's record of a task the server no longer has (deleted,
+# purged, or in another domain). It is final: polling it again can only find nothing.
+MISSING_STATE = "missing"
+MISSING_TASK_EXPLANATION = (
+    "the server no longer has this task (deleted or purged, or it belongs to another domain)"
+)
+
+
+def missing_task_document(task_href: str, last_known: dict[str, Any] | None = None) -> dict:
+    """The task JSON recorded for a task the server no longer has: its last known JSON
+    (if any) with state "missing" and an `error` saying why there is no result."""
+    document = dict(last_known or {})
+    document["pulp_href"] = document.get("pulp_href") or task_href
+    last_state = document.get("state")
+    document["state"] = MISSING_STATE
+    explanation = MISSING_TASK_EXPLANATION
+    if last_state and last_state != MISSING_STATE:
+        explanation += f"; last seen {last_state}"
+    if not document.get("error"):
+        document["error"] = {"description": explanation}
+    return document
+
+
 def parse_state(value: str | TaskState | None) -> TaskState | None:
     """The TaskState for a server's string, None for a state this client does not know."""
     if value is None or isinstance(value, TaskState):

@@ -25,10 +25,17 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from rds_tui.api import ApiError, PulpClient
-from rds_tui.models import FINAL_STATES, ProgressReport, Task, TaskState, task_id_from_href
+from rds_tui.models import (
+    FINAL_STATES,
+    MISSING_STATE,
+    ProgressReport,
+    Task,
+    TaskState,
+    missing_task_document,
+    task_id_from_href,
+)
 
 DISCONNECT_PROGRESS_CODE = "rds.disconnect"  # the plugin's report when the probe's connection dies
-MISSING_STATE = "missing"  # the server no longer has the task (purged, wrong domain)
 
 
 class RunTaskLike(Protocol):
@@ -88,9 +95,7 @@ class TaskSnapshot:
         data = self.task.model_dump(mode="json") if self.task else {"pulp_href": self.task_href}
         data["test_name"] = self.test_name
         data["task_id"] = self.task_id
-        if self.missing:
-            data["state"] = MISSING_STATE
-        return data
+        return missing_task_document(self.task_href, data) if self.missing else data
 
 
 # --- events ---------------------------------------------------------------------------
@@ -200,6 +205,8 @@ class RunMonitor:
         # Tasks whose final JSON the run history already holds are not polled again.
         for href, stored in (getattr(run, "final", None) or {}).items():
             snapshot = self._by_href.get(href)
+            if snapshot is not None and stored.get("state") == MISSING_STATE:
+                snapshot.missing = True  # recorded as gone: asking again finds nothing
             if snapshot is not None and snapshot.task is None:
                 try:
                     snapshot.task = Task.model_validate(stored)

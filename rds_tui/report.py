@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rds_tui import catalog
-from rds_tui.models import ProbeResult
+from rds_tui.models import MISSING_STATE, ProbeResult
 
 if TYPE_CHECKING:
     from rds_tui.runs import Run
@@ -40,7 +40,8 @@ LISTEN_WITH_NOTIFY = 7
 PURE_IDLE_PATTERNS = (IDLE, SESSION_VARIABLE, LISTEN)
 IN_TRANSACTION_SQLSTATE = "25P03"
 
-FINAL_STATES = {"completed", "failed", "canceled", "skipped"}
+# "missing" (the server no longer has the task) is final too: it will never have a result.
+FINAL_STATES = {"completed", "failed", "canceled", "skipped", MISSING_STATE}
 RULE = "=" * 60
 
 
@@ -360,12 +361,15 @@ class _Diagnoser:
 
     def task_problems(self) -> None:
         for observation in self.observations:
-            if observation.task_state in ("failed", "canceled", "skipped"):
-                reason = f": {observation.task_error}" if observation.task_error else ""
+            if observation.task_state in ("failed", "canceled", "skipped", MISSING_STATE):
+                if observation.task_state == MISSING_STATE:
+                    what = "The server no longer has its Pulp task (deleted or purged)"
+                else:
+                    reason = f": {observation.task_error}" if observation.task_error else ""
+                    what = f"The Pulp task was {observation.task_state}{reason}"
                 self.add(
                     f"{observation.test_name} produced no result",
-                    f"The Pulp task was {observation.task_state}{reason}. Its pattern is left "
-                    "out of the diagnosis; run it again.",
+                    f"{what}. Its pattern is left out of the diagnosis; run it again.",
                     "warning",
                 )
             elif observation.task_state in ("waiting", "running", "canceling"):

@@ -170,11 +170,19 @@ def refresh_run(run: Any, client: Any) -> list[dict[str, Any]]:
         async with client:
             return await client.tasks([task.task_href for task in pending])
 
+    from rds_tui.models import missing_task_document, task_id_from_href
+
     current = []
+    returned_ids = set()
     for task in asyncio.run(fetch()):
+        returned_ids.add(task.task_id)
         document = task.model_dump(mode="json", exclude_none=True)
         if not run.record_task(document):
             current.append(document)
+    for task in pending:
+        # Absent from the answer: deleted or purged, so it will never finish.
+        if task_id_from_href(task.task_href) not in returned_ids:
+            run.record_task(missing_task_document(task.task_href))
     return current
 
 

@@ -428,7 +428,8 @@ def _run_document(run: Any, client: Any, snapshots: Any) -> dict[str, Any]:
     for task in run.tasks:
         snapshot = by_href.get(task.task_href)
         stored = run.final.get(task.task_href, {})
-        data = snapshot.as_dict() if snapshot is not None and snapshot.task else stored
+        known = snapshot is not None and (snapshot.task is not None or snapshot.missing)
+        data = snapshot.as_dict() if known else stored
         tasks.append(
             {
                 "test_name": task.test_name,

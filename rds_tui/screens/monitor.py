@@ -353,7 +353,11 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         self.action_poll_now()
 
     def task_dicts(self) -> list[dict[str, Any]]:
-        return [snapshot.as_dict() for snapshot in self.snapshots if snapshot.task is not None]
+        return [
+            snapshot.as_dict()
+            for snapshot in self.snapshots
+            if snapshot.task is not None or snapshot.missing
+        ]
 
     def action_diagnosis(self) -> None:
         from rds_tui.screens.diagnosis import DiagnosisScreen

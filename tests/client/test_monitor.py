@@ -176,6 +176,27 @@ async def test_task_gone_from_server_is_reported_missing():
     assert isinstance(events[-1], AllFinished)
 
 
+async def test_missing_task_is_recorded_and_never_polled_again():
+    from rds_tui.runs import Run
+
+    run = Run(
+        api_root="http://pulp",
+        tasks=[{"test_name": "a", "task_id": href(0).split("/")[-2], "task_href": href(0)}],
+    )
+    server = ScriptedServer([[task(0, "running")], []])  # running, then purged
+    _monitor, events = await collect(server, run)
+    finished = [e for e in events if isinstance(e, TaskFinished)]
+    assert [e.snapshot.state for e in finished] == ["missing"]
+    assert run.record_task(finished[0].snapshot.as_dict())
+    assert run.finished  # the dashboard and `watch` stop re-attaching to it
+    assert "last seen running" in run.final[href(0)]["error"]["description"]
+
+    polls = len(server.requests)
+    again, events = await collect(server, run)
+    assert again.snapshots[0].state == "missing" and isinstance(events[-1], AllFinished)
+    assert len(server.requests) == polls  # a recorded missing task is not asked for again
+
+
 async def test_async_callback_and_clock_skew_exposed():
     from email.utils import formatdate
 

@@ -164,6 +164,25 @@ def test_refresh_records_tasks_that_finished_since(capsys):
     assert run.final[session_mode_matrix()[5]["pulp_href"]]["result"]["sqlstate"] == "57P05"
 
 
+def test_refresh_records_a_purged_task_and_the_report_says_so(capsys):
+    run = stored_run(finished_count=6)
+    purged = run.pending_tasks()[0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"count": 0, "results": []})  # deleted meanwhile
+
+    client = PulpClient(run.api_root, transport=httpx.MockTransport(handler))
+    assert refresh_run(run, client) == []
+    assert run.finished and run.final[purged.task_href]["state"] == "missing"
+    RunStore().save(run)
+
+    code, out, err = run_cli(capsys, "report", run.id, "--format", "md")
+    assert code == EXIT_OK and err == ""  # finished: no server needed any more
+    row = next(line for line in out.splitlines() if line.startswith(f"| {purged.test_name} "))
+    assert "| missing |" in row and "no longer has this task" in row
+    assert f"{purged.test_name} produced no result" in out
+
+
 # --- profiles ------------------------------------------------------------------------------
 
 

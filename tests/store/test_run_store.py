@@ -99,6 +99,25 @@ def test_final_results_are_recorded_and_run_finishes(store):
     assert store.unfinished() == []
 
 
+def test_task_the_server_no_longer_has_finishes_the_run(store):
+    from rds_tui.models import missing_task_document
+
+    run = store.create(make_run())
+    assert run.record_task(task_json(HREF_1, "completed", result={"disconnected": False}))
+    last_seen = task_json(HREF_2, "running")
+    assert run.record_task(missing_task_document(HREF_2, last_seen))
+    assert run.finished
+    store.save(run)
+
+    again = store.get(run.id)
+    assert again.finished and store.unfinished() == []
+    assert again.state_summary() == "1 completed, 1 missing"
+    gone = again.task_results()[1]
+    assert gone["state"] == "missing" and gone["started_at"] == last_seen["started_at"]
+    assert "no longer has this task" in gone["error"]["description"]
+    assert "last seen running" in gone["error"]["description"]
+
+
 def test_task_matched_by_id_when_href_has_a_domain(store):
     run = make_run()
     domain_href = HREF_1.replace("/pulp/api/v3/", "/pulp/team-a/api/v3/")

@@ -645,6 +645,18 @@ class PulpClient:
             raise self._not_pulp(response, what, self.absolute_url(f"{self.api_v3_path}tasks/"))
         return [self._parse(Task, item, response, what) for item in body["results"]]
 
+    async def whoami(self) -> str:
+        """The user name the server authenticated these credentials as (pulpcore's
+        `GET {api root}login/`, inside the domain). Raises AuthenticationFailed on 401;
+        NotFound from a pulpcore too old to have the endpoint."""
+        what = "checking the login"
+        path = f"{self.api_v3_path}login/"
+        response = await self._request("GET", path, what=what)
+        body = self._raise_for_status(response, what=what)
+        if not isinstance(body, dict) or not isinstance(body.get("username"), str):
+            raise self._not_pulp(response, what, self.absolute_url(path))
+        return body["username"]
+
     async def status(self) -> dict[str, Any]:
         """GET Pulp's status (versions, online workers)."""
         what = "reading the server status"

@@ -27,6 +27,19 @@ EMPTY_HINT = (
 )
 
 
+async def _logged_in_as(client) -> str | None:
+    """The user the server sees (None when it cannot say); raises AuthenticationFailed."""
+    from rds_tui.api import NotFound
+
+    try:
+        return await client.whoami()
+    except NotFound:
+        # A pulpcore without the login endpoint: listing tasks needs a login too, and a
+        # fresh correlation id matches nothing.
+        await client.tasks_by_correlation_id(client.correlation_id)
+        return None
+
+
 async def run_connection_checks(client_factory, profile: Profile) -> list[CheckLine]:
     """Ask the server what an operator needs to know before dispatching.
 
@@ -56,15 +69,14 @@ async def run_connection_checks(client_factory, profile: Profile) -> list[CheckL
             core = versions.get("core")
             lines.append(CheckLine("Reachable", True, f"pulpcore {core}" if core else ""))
             try:
-                # Listing tasks needs a login; a fresh correlation id matches nothing.
-                await client.tasks_by_correlation_id(client.correlation_id)
+                who = await _logged_in_as(client)
             except AuthenticationFailed as exc:
                 lines.append(CheckLine("Authenticated", False, str(exc)))
                 return remaining("Plugin installed", "Tests enabled", "Workers online")
             except ApiError as exc:
                 lines.append(CheckLine("Authenticated", None, str(exc)))
             else:
-                who = profile.username or ("certificate" if profile.cert else "anonymous")
+                who = who or profile.username or ("certificate" if profile.cert else "anonymous")
                 lines.append(CheckLine("Authenticated", True, who))
             try:
                 catalog = await client.catalog()

@@ -1,5 +1,6 @@
 """PulpClient against httpx.MockTransport: URLs, headers, and every error a user can hit,
-each with a message that says what to do. Passwords never show up in any of them."""
+each with a message that says what to do. Passwords never show up in any of them.
+One lab test checks `whoami` against the real pulpcore login endpoint."""
 
 from __future__ import annotations
 
@@ -192,6 +193,31 @@ async def test_401_names_the_user():
     assert "'admin'" in str(error) and "401" in str(error)
 
 
+@pytest.mark.parametrize(
+    ("domain", "path"),
+    [("default", "/pulp/api/v3/login/"), ("team-a", "/pulp/team-a/api/v3/login/")],
+)
+async def test_whoami_asks_the_domains_login_endpoint(domain, path):
+    asked = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.path)
+        return httpx.Response(200, json={"pulp_href": "/pulp/api/v3/users/1/", "username": "admin"})
+
+    async with client_for(handler, domain=domain) as client:
+        assert await client.whoami() == "admin"
+    assert asked == [path]
+
+
+async def test_whoami_401_names_the_user():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"detail": "Invalid username/password."})
+
+    async with client_for(handler) as client:
+        with pytest.raises(AuthenticationFailed, match="user 'admin'.*401"):
+            await client.whoami()
+
+
 async def test_401_without_credentials_says_how_to_give_them():
     error = await error_of(
         lambda r: httpx.Response(401, json={"detail": "no"}), call="dispatch", auth=None
@@ -323,3 +349,13 @@ def test_repr_has_no_password():
     client = PulpClient("https://pulp.example.com/", auth=("admin", SECRET))
     assert SECRET not in repr(client) and SECRET not in str(vars(client))
     assert repr(client) == "<PulpClient https://pulp.example.com/pulp/ user='admin'>"
+
+
+@pytest.mark.lab
+async def test_whoami_against_pulpcore(lab):
+    base = lab["api_root"]
+    async with PulpClient(base, auth=(lab["username"], lab["password"])) as client:
+        assert await client.whoami() == lab["username"]
+    async with PulpClient(base, auth=(lab["username"], "not-the-password")) as client:
+        with pytest.raises(AuthenticationFailed, match=f"user '{lab['username']}'"):
+            await client.whoami()

@@ -22,6 +22,7 @@ from rds_tui.api import PulpClient
 
 TESTS_PATH = "/api/pulp/rds-connection-tests/"
 TASKS_PATH = "/pulp/api/v3/tasks/"
+LOGIN_PATH = "/pulp/api/v3/login/"
 
 
 def plugin_catalog(cutoff: float = 2400.0, unit: float = 60.0, enabled: bool = True) -> dict:
@@ -106,6 +107,7 @@ class MockPulp:
     plugin_installed: bool = True
     enabled: bool = True
     gone: bool = False  # every request fails as if the server were down
+    login_endpoint: bool = True  # False: an older pulpcore without GET .../login/
     cutoff: float = 2400.0
     unit: float = 60.0
     workers: int = 3
@@ -202,6 +204,12 @@ class MockPulp:
                     "tasks": tasks,
                     "run_sequentially": body.get("run_sequentially", False),
                 },
+            )
+        if path == LOGIN_PATH and self.login_endpoint:
+            if not self._authenticated(request):
+                return self._unauthorized()
+            return self._json(
+                200, {"pulp_href": "/pulp/api/v3/users/1/", "username": self.username}
             )
         if path.startswith(TASKS_PATH):
             if not self._authenticated(request):

@@ -124,7 +124,9 @@ async def test_connection_check_names_what_is_wrong(
         assert "Traceback" not in app.export_screenshot()
 
 
-async def test_connection_check_all_good(make_app, prod_profile):
+@pytest.mark.parametrize("login_endpoint", [True, False], ids=["login", "older-pulpcore"])
+async def test_connection_check_all_good(make_app, mock_pulp, prod_profile, login_endpoint):
+    mock_pulp.login_endpoint = login_endpoint
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("t")
@@ -133,6 +135,10 @@ async def test_connection_check_all_good(make_app, prod_profile):
         text = shown_text(check)
         assert text.count("✓") == 5, text
         assert "3 online" in text and "pulp-rds-tests 0.1.0" in text
+    asked = [path for _method, path in mock_pulp.requests]
+    assert "/pulp/api/v3/login/" in asked
+    # Without the login endpoint, listing tasks (which needs a login) stands in for it.
+    assert ("/pulp/api/v3/tasks/" in asked) is not login_endpoint
 
 
 async def pick_and_dispatch(pilot, tests: list[int], duration: str | None = None) -> None:

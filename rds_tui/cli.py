@@ -323,6 +323,19 @@ def requested_module(argv: list[str]) -> str | None:
     return None
 
 
+def add_command_parser(
+    subparsers: argparse._SubParsersAction, name: str, **options: Any
+) -> argparse.ArgumentParser:
+    """A command's parser: its --help keeps the description's line breaks and ends with
+    the exit codes and environment, like the top-level help."""
+    return subparsers.add_parser(
+        name,
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        **options,
+    )
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The full parser, or with `only` a module name, just that module's commands."""
     parser = argparse.ArgumentParser(

@@ -22,15 +22,11 @@ REPORT_FILE_MODE = 0o644
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    formatting = {
-        "epilog": cli.EXIT_CODES_HELP,
-        "formatter_class": argparse.RawDescriptionHelpFormatter,
-    }
-    runs = subparsers.add_parser(
+    runs = cli.add_command_parser(
+        subparsers,
         "runs",
         help="list the runs dispatched from this machine, newest first",
         description="The local run history (RDS_TUI_DATA_DIR), newest first.",
-        **formatting,
     )
     runs.add_argument(
         "-n",
@@ -45,7 +41,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     common = argparse.ArgumentParser(add_help=False)
     cli.add_connection_options(common, suppress=True)
-    report = subparsers.add_parser(
+    report = cli.add_command_parser(
+        subparsers,
         "report",
         parents=[common],
         help="a run's summary, diagnosis and recommendation as Markdown, CSV or JSON",
@@ -54,7 +51,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "that has not finished is refreshed from its server first (unless --offline); "
             "if the server cannot be reached the report uses the stored results."
         ),
-        **formatting,
     )
     report.add_argument("run", metavar="RUN", help="run id, unique prefix, or `last`")
     report.add_argument(

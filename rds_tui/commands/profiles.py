@@ -18,15 +18,11 @@ from rds_tui.cli import UsageError
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    formatting = {
-        "epilog": cli.EXIT_CODES_HELP,
-        "formatter_class": argparse.RawDescriptionHelpFormatter,
-    }
-    profiles = subparsers.add_parser(
+    profiles = cli.add_command_parser(
+        subparsers,
         "profiles",
         help="saved Pulp instances (URL and how to authenticate)",
         description="Manage the profiles file (RDS_TUI_CONFIG). Passwords are never shown.",
-        **formatting,
     )
     commands = profiles.add_subparsers(dest="profiles_command", metavar="ACTION")
 

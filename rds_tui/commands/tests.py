@@ -51,18 +51,14 @@ def _add_tests_option(parser: argparse.ArgumentParser, help_text: str) -> None:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
     cli.add_connection_options(common, suppress=True)
-    formatting = {
-        "epilog": cli.EXIT_CODES_HELP,
-        "formatter_class": argparse.RawDescriptionHelpFormatter,
-    }
 
-    tests = subparsers.add_parser(
+    tests = cli.add_command_parser(
+        subparsers,
         GUIDE_NAME,
         aliases=["rds-connection-tests"],
         parents=[common],
         help="list, dispatch and monitor the RDS connection tests (the guide's command)",
         description="List the tests, dispatch some and monitor them until they finish.",
-        **formatting,
     )
     tests.add_argument("--list", action="store_true", help="list the available tests and exit")
     _add_tests_option(tests, "a test to run (repeatable): full name, number (6) or unique prefix")
@@ -89,12 +85,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     tests.add_argument("--json", action="store_true", help="print JSON instead of text")
     tests.set_defaults(handler=run_tests_command)
 
-    watch = subparsers.add_parser(
+    watch = cli.add_command_parser(
+        subparsers,
         "watch",
         parents=[common],
         help="re-attach to a run and monitor it to the end",
         description="Monitor the tasks of an earlier run (see `rds-tui runs`) until they finish.",
-        **formatting,
     )
     watch.add_argument(
         "run",
@@ -107,12 +103,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     watch.add_argument("--json", action="store_true", help="print JSON instead of text")
     watch.set_defaults(handler=watch_command)
 
-    cancel = subparsers.add_parser(
+    cancel = cli.add_command_parser(
+        subparsers,
         "cancel",
         parents=[common],
         help="cancel the unfinished tasks of a run",
         description="Cancel a run's unfinished tasks (all of them, or those given with -t).",
-        **formatting,
     )
     cancel.add_argument("run", metavar="RUN", help='run id, unique prefix, or "last"')
     _add_tests_option(cancel, "cancel only this test's task (repeatable)")

@@ -349,6 +349,14 @@ class _Diagnoser:
     def add(self, title: str, detail: str, severity: str) -> None:
         self.diagnosis.findings.append(Finding(title, detail, severity))
 
+    def inconclusive(self, topic: str, detail: str) -> None:
+        self.add(f"{topic}: inconclusive", detail, "inconclusive")
+
+    def outcome(self, number: int) -> Observation | None:
+        """Pattern `number`'s observation if it tells whether the connection died."""
+        observation = self.tests.get(number)
+        return observation if observation is not None and observation.died is not None else None
+
     def run(self) -> Diagnosis:
         self.task_problems()
         self.idle_cutoff()
@@ -442,11 +450,10 @@ class _Diagnoser:
                 "ok",
             )
         else:
-            self.add(
-                "Idle cutoff: inconclusive",
+            self.inconclusive(
+                "Idle cutoff",
                 "No result of an idle pattern (tests 1, 5, 6). Run test_1_idle_connection "
                 "and test_6_listen_notify to measure it.",
-                "inconclusive",
             )
 
     def _expected_cutoff(self) -> float | None:
@@ -456,13 +463,12 @@ class _Diagnoser:
         return None
 
     def heartbeat(self) -> None:
-        observation = self.tests.get(HEARTBEAT)
-        if observation is None or observation.died is None:
-            self.add(
-                "Heartbeats: inconclusive",
+        observation = self.outcome(HEARTBEAT)
+        if observation is None:
+            self.inconclusive(
+                "Heartbeats",
                 "No result of test_2_active_heartbeat: run it to learn whether periodic "
                 "queries keep a connection alive.",
-                "inconclusive",
             )
             return
         result = observation.result
@@ -486,13 +492,9 @@ class _Diagnoser:
             )
 
     def transaction(self) -> None:
-        observation = self.tests.get(IDLE_TRANSACTION)
-        if observation is None or observation.died is None:
-            self.add(
-                "In-transaction timeout: inconclusive",
-                "No result of test_3_long_transaction.",
-                "inconclusive",
-            )
+        observation = self.outcome(IDLE_TRANSACTION)
+        if observation is None:
+            self.inconclusive("In-transaction timeout", "No result of test_3_long_transaction.")
             return
         settings = observation.result.server_settings or {}
         configured = settings.get("idle_in_transaction_session_timeout")
@@ -529,8 +531,8 @@ class _Diagnoser:
         self.transaction_with_work()
 
     def transaction_with_work(self) -> None:
-        work = self.tests.get(TRANSACTION_WITH_WORK)
-        if work is None or work.died is None:
+        work = self.outcome(TRANSACTION_WITH_WORK)
+        if work is None:
             return
         if not work.died:
             self.add(
@@ -591,23 +593,20 @@ class _Diagnoser:
         if reported:
             parts.append(f"reported as pinned by the server: {', '.join(reported)}")
         if not parts:
-            self.add(
-                "Pinning: inconclusive",
-                "No probe queried often enough to tell (test 2 and test 4 do).",
-                "inconclusive",
+            self.inconclusive(
+                "Pinning", "No probe queried often enough to tell (test 2 and test 4 do)."
             )
             return
         self.add("Pinning observed", "; ".join(parts) + ".", "info")
 
     def notifications(self) -> None:
-        listen = self.tests.get(LISTEN)
-        active = self.tests.get(LISTEN_WITH_NOTIFY)
-        if active is None or active.died is None:
-            self.add(
-                "Notifications as activity: inconclusive",
+        listen = self.outcome(LISTEN)
+        active = self.outcome(LISTEN_WITH_NOTIFY)
+        if active is None:
+            self.inconclusive(
+                "Notifications as activity",
                 "No result of test_7_listen_with_activity: run it together with "
                 "test_6_listen_notify.",
-                "inconclusive",
             )
             return
         result = active.result
@@ -633,20 +632,18 @@ class _Diagnoser:
                     "ok",
                 )
             else:
-                self.add(
-                    "Notification delivery: inconclusive",
+                self.inconclusive(
+                    "Notification delivery",
                     f"test 7 sent {sent} but the connection died before any could be "
                     "expected to arrive. Run it with a notify interval well below the cutoff.",
-                    "inconclusive",
                 )
         if not received:
-            self.add(
-                "Notifications as activity: inconclusive",
+            self.inconclusive(
+                "Notifications as activity",
                 "test 7 received no notifications, so it cannot show whether they count.",
-                "inconclusive",
             )
             return
-        if listen is None or listen.died is None:
+        if listen is None:
             detail = "No result of test_6_listen_notify to compare with."
             if active.died:
                 cutoff = self.diagnosis.estimated_idle_cutoff_seconds
@@ -663,7 +660,7 @@ class _Diagnoser:
                         "critical",
                     )
                     return
-            self.add("Notifications as activity: inconclusive", detail, "inconclusive")
+            self.inconclusive("Notifications as activity", detail)
             return
         if listen.died and active.died:
             a, b = listen.idle_seconds, active.idle_seconds
@@ -694,11 +691,10 @@ class _Diagnoser:
                 "ok",
             )
         elif not listen.died and not active.died:
-            self.add(
-                "Notifications as activity: inconclusive",
+            self.inconclusive(
+                "Notifications as activity",
                 "Neither LISTEN connection (tests 6 and 7) died, so there was no cutoff "
                 "for notifications to prevent.",
-                "inconclusive",
             )
         else:
             self.add(

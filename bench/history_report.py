@@ -17,18 +17,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from rds_tui import report
+from rds_tui import catalog, report
 from rds_tui.runs import Run, RunStore, RunTask
 
-TESTS = (
-    "test_1_idle_connection",
-    "test_2_active_heartbeat",
-    "test_3_long_transaction",
-    "test_4_transaction_with_work",
-    "test_5_session_variable",
-    "test_6_listen_notify",
-    "test_7_listen_with_activity",
-)
+TESTS = catalog.TEST_NAMES
 
 
 def finished_run(created_at: datetime) -> Run:

@@ -21,17 +21,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
 
-# The guide's GET response, verbatim (descriptions of tests 3-7 from its --list output).
+from rds_tui.catalog import TEST_NAMES
+
+# The guide's GET response, verbatim (its seven names, in its order, are the client's
+# catalog).
 GUIDE_CATALOG = {
-    "available_tests": [
-        "test_1_idle_connection",
-        "test_2_active_heartbeat",
-        "test_3_long_transaction",
-        "test_4_transaction_with_work",
-        "test_5_session_variable",
-        "test_6_listen_notify",
-        "test_7_listen_with_activity",
-    ],
+    "available_tests": list(TEST_NAMES),
     "descriptions": {
         "test_1_idle_connection": "Idle connection test (50 min) - baseline timeout test",
         "test_2_active_heartbeat": "Active heartbeat test (50 min) - periodic queries",

@@ -34,6 +34,11 @@ GUIDE_LIST = """\
 """
 
 
+def login_options(api_root: str, user: str = "admin", password: str = "password") -> list[str]:
+    """The guide's global options: the server and credentials (FakePulp's admin by default)."""
+    return ["--api-root", api_root, "--user", user, "--password", password]
+
+
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
     code = cli.main(list(argv))
     captured = capsys.readouterr()

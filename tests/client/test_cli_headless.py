@@ -19,14 +19,9 @@ import pytest
 from rds_tui import cli
 from rds_tui.runs import RunStore
 
-from .clihelpers import GUIDE_LIST, assert_outage_survived, run_cli
+from .clihelpers import GUIDE_LIST, assert_outage_survived, login_options, run_cli
 from .fakepulp import GUIDE_CATALOG, FakePulp
 from .tcpproxy import TcpProxy
-
-
-def admin(pulp: FakePulp) -> list[str]:
-    """The guide's global options for the fake server's admin user."""
-    return ["--api-root", pulp.url, "--user", "admin", "--password", "password"]
 
 
 @pytest.fixture
@@ -70,7 +65,7 @@ def test_list_json(capsys, pulp):
 def test_dispatch_and_monitor_with_the_guides_output(capsys, pulp):
     code, out, err = run_cli(
         capsys,
-        *admin(pulp),
+        *login_options(pulp.url),
         "rds_connection_tests",
         "-t",
         "test_1_idle_connection",
@@ -151,7 +146,7 @@ def test_several_tests_from_environment_variables(capsys, pulp, monkeypatch):
 def test_all_dispatches_the_seven(capsys, pulp):
     code, out, _ = run_cli(
         capsys,
-        *admin(pulp),
+        *login_options(pulp.url),
         "rds_connection_tests",
         "--all",
         "--no-monitor",
@@ -195,7 +190,7 @@ def test_no_monitor_then_watch(capsys, pulp, monkeypatch):
 def test_json_output(capsys, pulp):
     code, out, _ = run_cli(
         capsys,
-        *admin(pulp),
+        *login_options(pulp.url),
         "rds_connection_tests",
         "-t",
         "1",
@@ -215,7 +210,7 @@ def test_failed_task_exit_code(capsys):
     with FakePulp(final_state="failed") as pulp:
         code, out, _ = run_cli(
             capsys,
-            *admin(pulp),
+            *login_options(pulp.url),
             "rds_connection_tests",
             "-t",
             "1",
@@ -231,7 +226,7 @@ def test_cancel(capsys, pulp):
     pulp.polls_to_finish = 10**6
     run_cli(
         capsys,
-        *admin(pulp),
+        *login_options(pulp.url),
         "rds_connection_tests",
         "-t",
         "1",
@@ -270,12 +265,7 @@ def test_read_only_refuses_dispatch(capsys, pulp):
 def test_wrong_password(capsys, pulp):
     code, out, err = run_cli(
         capsys,
-        "--api-root",
-        pulp.url,
-        "--user",
-        "admin",
-        "--password",
-        "wrong-secret",
+        *login_options(pulp.url, password="wrong-secret"),
         "rds_connection_tests",
         "-t",
         "1",
@@ -295,7 +285,7 @@ def test_wrong_password(capsys, pulp):
 )
 def test_server_refuses(capsys, server, message):
     with FakePulp(**server) as pulp:
-        code, _, err = run_cli(capsys, *admin(pulp), "rds_connection_tests", "-t", "1")
+        code, _, err = run_cli(capsys, *login_options(pulp.url), "rds_connection_tests", "-t", "1")
     assert code == cli.EXIT_API and message in err
     assert not pulp.tasks
 
@@ -366,7 +356,7 @@ def test_global_options_after_the_subcommand(capsys, pulp):
     code, _out, _ = run_cli(
         capsys,
         "rds_connection_tests",
-        *admin(pulp),
+        *login_options(pulp.url),
         "-t",
         "1",
         "--no-monitor",
@@ -412,12 +402,7 @@ def test_server_goes_away_mid_monitor_and_comes_back(capsys, pulp):
     try:
         code, out, err = run_cli(
             capsys,
-            "--api-root",
-            proxy.url,
-            "--user",
-            "admin",
-            "--password",
-            "password",
+            *login_options(proxy.url),
             "rds_connection_tests",
             "-t",
             "1",
@@ -474,12 +459,7 @@ def test_password_starting_with_a_dash(capsys):
     with FakePulp(users={"admin": "-Xy_9"}) as pulp:
         code, _, err = run_cli(
             capsys,
-            "--api-root",
-            pulp.url,
-            "--user",
-            "admin",
-            "--password",
-            "-Xy_9",
+            *login_options(pulp.url, password="-Xy_9"),
             "rds_connection_tests",
             "-t",
             "1",

@@ -12,7 +12,7 @@ import pytest
 
 from rds_tui import cli
 
-from .clihelpers import GUIDE_LIST, run_cli
+from .clihelpers import GUIDE_LIST, login_options, run_cli
 from .fakepulp import FakePulp
 
 x509 = pytest.importorskip("cryptography.x509")
@@ -88,12 +88,7 @@ def test_untrusted_certificate_is_a_tls_error(capsys, pki):
         url = pulp.url
         code, _, err = run_cli(
             capsys,
-            "--api-root",
-            url,
-            "--user",
-            "admin",
-            "--password",
-            "password",
+            *login_options(url),
             "rds_connection_tests",
             "-t",
             "1",
@@ -147,14 +142,9 @@ def test_client_certificate_authenticates(capsys, pki):
         # Without the certificate the server refuses the handshake.
         code, _, err = run_cli(
             capsys,
-            "--api-root",
-            pulp.url,
+            *login_options(pulp.url),
             "--ca-bundle",
             str(pki["ca"]),
-            "--user",
-            "admin",
-            "--password",
-            "password",
             "rds_connection_tests",
             "-t",
             "1",

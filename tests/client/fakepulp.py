@@ -194,6 +194,17 @@ class _Handler(BaseHTTPRequestHandler):
         user, _, password = base64.b64decode(header[6:]).decode().partition(":")
         return user if self.pulp.users.get(user) == password else False
 
+    def _refused_login(self) -> bool:
+        """Answer 401 (like pulpcore) unless a known user is authenticated."""
+        if self._user() in (None, False):
+            self._send(
+                401,
+                {"detail": "Invalid username/password."},
+                {"WWW-Authenticate": 'Basic realm="api"'},
+            )
+            return True
+        return False
+
     def _record(self) -> tuple[str, dict]:
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -212,13 +223,8 @@ class _Handler(BaseHTTPRequestHandler):
             if not self.pulp.plugin_installed:
                 return self._send(404, b"<h1>Not Found</h1>")
             return self._send(200, GUIDE_CATALOG)
-        user = self._user()
-        if user is False or user is None:
-            return self._send(
-                401,
-                {"detail": "Invalid username/password."},
-                {"WWW-Authenticate": 'Basic realm="api"'},
-            )
+        if self._refused_login():
+            return None
         if path == "/pulp/api/v3/tasks/":
             ids = [i for i in query.get("pulp_id__in", "").split(",") if i]
             results = []
@@ -241,13 +247,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         if path != "/api/pulp/rds-connection-tests/" or not self.pulp.plugin_installed:
             return self._send(404, b"<h1>Not Found</h1>")
-        user = self._user()
-        if user is False or user is None:
-            return self._send(
-                401,
-                {"detail": "Invalid username/password."},
-                {"WWW-Authenticate": 'Basic realm="api"'},
-            )
+        if self._refused_login():
+            return None
         if not self.pulp.enabled:
             return self._send(
                 403,

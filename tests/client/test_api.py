@@ -117,25 +117,26 @@ async def test_dispatch_sends_duration_when_given():
     ]
 
 
+class TaskListServer:
+    """Answers a tasks poll with every asked task in `state`; keeps the requests."""
+
+    def __init__(self, tasks_path: str, state: str):
+        self.tasks_path, self.state = tasks_path, state
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        asked = request.url.params["pulp_id__in"].split(",")
+        results = [{"pulp_href": f"{self.tasks_path}{i}/", "state": self.state} for i in asked]
+        return httpx.Response(200, json={"count": len(asked), "results": results})
+
+
 async def test_tasks_one_request_with_ids_and_fields_and_domain_hrefs():
-    requests = []
+    server = TaskListServer("/pulp/acme/api/v3/tasks/", "running")
+    requests = server.requests
     ids = [f"0190a1b2-0000-7000-8000-{n:012d}" for n in range(50)]
 
-    def handler(request):
-        requests.append(request)
-        asked = request.url.params["pulp_id__in"].split(",")
-        return httpx.Response(
-            200,
-            json={
-                "count": len(asked),
-                "results": [
-                    {"pulp_href": f"/pulp/acme/api/v3/tasks/{i}/", "state": "running"}
-                    for i in asked
-                ],
-            },
-        )
-
-    async with client_for(handler, domain="acme") as client:
+    async with client_for(server, domain="acme") as client:
         tasks = await client.tasks([f"/pulp/acme/api/v3/tasks/{i}/" for i in ids])
     assert len(requests) == 1
     assert requests[0].url.path == "/pulp/acme/api/v3/tasks/"
@@ -146,23 +147,11 @@ async def test_tasks_one_request_with_ids_and_fields_and_domain_hrefs():
 
 
 async def test_tasks_chunked_above_100_ids():
-    requests = []
-
-    def handler(request):
-        requests.append(request)
-        asked = request.url.params["pulp_id__in"].split(",")
-        return httpx.Response(
-            200,
-            json={
-                "count": len(asked),
-                "results": [
-                    {"pulp_href": f"/pulp/api/v3/tasks/{i}/", "state": "waiting"} for i in asked
-                ],
-            },
-        )
+    server = TaskListServer("/pulp/api/v3/tasks/", "waiting")
+    requests = server.requests
 
     hrefs = [f"/pulp/api/v3/tasks/{n:08d}-0000-7000-8000-000000000000/" for n in range(250)]
-    async with client_for(handler) as client:
+    async with client_for(server) as client:
         tasks = await client.tasks(hrefs)
     assert [len(r.url.params["pulp_id__in"].split(",")) for r in requests] == [100, 100, 50]
     assert len(tasks) == 250

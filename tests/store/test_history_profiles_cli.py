@@ -19,7 +19,7 @@ from rds_tui.commands.history import refresh_run
 from rds_tui.profiles import Profile, ProfileStore
 from rds_tui.runs import Run, RunStore
 
-from .test_report_diagnosis import session_mode_matrix
+from .test_report_diagnosis import run_of, session_mode_matrix
 
 SECRET = "Sup3r-s3cret"
 
@@ -32,21 +32,13 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 def stored_run(finished_count: int = 7, created_at: datetime | None = None) -> Run:
     tasks = session_mode_matrix()
-    run = Run(
+    run = run_of(
+        tasks,
         created_at=created_at or datetime.now(UTC),
         profile="lab",
         api_root="http://127.0.0.1:9",  # discard port: nothing listens there
-        tests=[t["test_name"] for t in tasks],
         options={"duration_minutes": 12},
         correlation_id="cid-1",
-        tasks=[
-            {
-                "test_name": t["test_name"],
-                "task_id": t["pulp_href"].split("/")[-2],
-                "task_href": t["pulp_href"],
-            }
-            for t in tasks
-        ],
     )
     for item in tasks[:finished_count]:
         run.record_task({k: v for k, v in item.items() if k != "test_name"})

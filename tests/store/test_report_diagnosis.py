@@ -378,14 +378,10 @@ def test_summary_adds_timing_and_handles_every_state():
     assert "Total: 4 | Passed: 1 | Failed: 3 | Not finished: 1" in text
 
 
-def make_run() -> Run:
-    tasks = session_mode_matrix()
+def run_of(tasks: list[dict], **fields) -> Run:
+    """A run whose dispatched tasks are `tasks` (task dicts annotated with test_name)."""
     return Run(
-        profile="lab",
-        api_root="http://127.0.0.1:24817",
-        tests=list(NAMES.values()),
-        options={"duration_minutes": 12, "run_sequentially": False},
-        correlation_id="abc123",
+        tests=[t["test_name"] for t in tasks],
         tasks=[
             {
                 "test_name": t["test_name"],
@@ -394,6 +390,17 @@ def make_run() -> Run:
             }
             for t in tasks
         ],
+        **fields,
+    )
+
+
+def make_run() -> Run:
+    return run_of(
+        session_mode_matrix(),
+        profile="lab",
+        api_root="http://127.0.0.1:24817",
+        options={"duration_minutes": 12, "run_sequentially": False},
+        correlation_id="abc123",
     )
 
 

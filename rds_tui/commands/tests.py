@@ -663,11 +663,16 @@ async def _watch(
 
 def _show_finished(run: Any, as_json: bool) -> int:
     """A run that already finished: its stored results, without asking the server."""
-    from rds_tui.models import Task
+    from rds_tui.models import MISSING_STATE, Task
     from rds_tui.monitor import TaskSnapshot
 
     snapshots = [
-        TaskSnapshot(t.test_name, t.task_href, task=Task.model_validate(run.final[t.task_href]))
+        TaskSnapshot(
+            t.test_name,
+            t.task_href,
+            task=Task.model_validate(run.final[t.task_href]),
+            missing=run.final[t.task_href].get("state") == MISSING_STATE,
+        )
         for t in run.tasks
     ]
     if not as_json:

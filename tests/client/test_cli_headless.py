@@ -529,3 +529,21 @@ def test_profile_whose_password_variable_is_unset(capsys):
     assert code == cli.EXIT_USAGE
     assert "no password for user 'admin'" in err
     assert "environment variable RDS_TUI_TEST_UNSET_PW (NOT set)" in err
+
+
+def test_watch_a_run_whose_task_the_server_no_longer_has(capsys):
+    from rds_tui.models import missing_task_document
+    from rds_tui.runs import Run
+
+    href = "/pulp/api/v3/tasks/0190a1b2-0000-7000-8000-000000000001/"
+    run = Run(
+        api_root="http://127.0.0.1:9",  # nothing listens: the history must be enough
+        tests=["test_1_idle_connection"],
+        tasks=[{"test_name": "test_1_idle_connection", "task_id": "x", "task_href": href}],
+    )
+    assert run.record_task(missing_task_document(href, {"pulp_href": href, "state": "running"}))
+    RunStore().create(run)
+    code, out, err = run_cli(capsys, "watch", run.id)
+    assert code == cli.EXIT_TASKS_FAILED, err
+    assert "  test_1_idle_connection: MISSING\n    The server no longer has this task" in out
+    assert "Error: Task missing: the server no longer has this task" in out

@@ -16,7 +16,7 @@ import pytest
 from rds_tui import cli
 from rds_tui.runs import RunStore
 
-from .clihelpers import assert_outage_survived, run_cli
+from .clihelpers import assert_outage_survived, login_options, run_cli
 from .fakepulp import GUIDE_CATALOG
 from .tcpproxy import TcpProxy
 
@@ -41,10 +41,15 @@ def pulp(lab):
     cancel_unfinished(lab)
 
 
-def credentials(lab) -> list[str]:
+def credentials(lab, api_root: str | None = None) -> list[str]:
     # The lab's generated password may start with "-": the guide's `--password VALUE` form
     # must still work.
-    return ["--api-root", lab["api_root"], "--user", lab["username"], "--password", lab["password"]]
+    return login_options(api_root or lab["api_root"], lab["username"], lab["password"])
+
+
+def user_options(lab) -> list[str]:
+    """Credentials without a server: `watch` and `cancel` take the run's."""
+    return credentials(lab)[2:]
 
 
 def test_list_from_the_lab_without_credentials(capsys, pulp):
@@ -135,10 +140,7 @@ def test_no_monitor_then_watch(capsys, pulp):
     run_id = re.search(r"rds-tui watch (\S+)", out).group(1)
     code, out, err = run_cli(
         capsys,
-        "--user",
-        pulp["username"],
-        "--password",
-        pulp["password"],
+        *user_options(pulp),
         "watch",
         run_id,
         "--poll-interval",
@@ -164,26 +166,18 @@ def test_cancel_then_watch_reports_canceled(capsys, pulp):
     )
     code, out, _ = run_cli(
         capsys,
-        "--user",
-        pulp["username"],
-        "--password",
-        pulp["password"],
+        *user_options(pulp),
         "cancel",
         "last",
         "-t",
         "4",
     )
     assert code == 0 and "test_4_transaction_with_work: canceling" in out
-    code, out, _ = run_cli(
-        capsys, "--user", pulp["username"], "--password", pulp["password"], "cancel", "last"
-    )
+    code, out, _ = run_cli(capsys, *user_options(pulp), "cancel", "last")
     assert code == 0 and "test_2_active_heartbeat: canceling" in out
     code, out, _ = run_cli(
         capsys,
-        "--user",
-        pulp["username"],
-        "--password",
-        pulp["password"],
+        *user_options(pulp),
         "watch",
         "last",
         "--poll-interval",
@@ -222,12 +216,7 @@ def test_json_output_with_environment_variables(capsys, pulp, monkeypatch):
 def test_wrong_password(capsys, pulp):
     code, out, err = run_cli(
         capsys,
-        "--api-root",
-        pulp["api_root"],
-        "--user",
-        "admin",
-        "--password",
-        "not-the-password",
+        *login_options(pulp["api_root"], password="not-the-password"),
         "rds_connection_tests",
         "-t",
         "1",
@@ -270,12 +259,7 @@ def test_server_goes_away_mid_monitor_and_comes_back(capsys, pulp):
     try:
         code, out, err = run_cli(
             capsys,
-            "--api-root",
-            proxy.url,
-            "--user",
-            pulp["username"],
-            "--password",
-            pulp["password"],
+            *credentials(pulp, api_root=proxy.url),
             "rds_connection_tests",
             "-t",
             "test_2_active_heartbeat",
@@ -320,12 +304,7 @@ def test_user_who_is_not_staff(capsys, pulp):
         assert created.status_code == 201, created.text
     code, _, err = run_cli(
         capsys,
-        "--api-root",
-        pulp["api_root"],
-        "--user",
-        "rds-viewer",
-        "--password",
-        password,
+        *login_options(pulp["api_root"], "rds-viewer", password),
         "rds_connection_tests",
         "-t",
         "1",

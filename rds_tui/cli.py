@@ -27,6 +27,7 @@ EXIT_USAGE = 2  # bad options or arguments (argparse uses 2 as well)
 EXIT_API = 3  # the server could not be reached or refused (TLS, 401, 403, 404, 429, 5xx)
 EXIT_TASKS_FAILED = 4  # a task failed, was canceled or skipped at the Pulp level
 EXIT_INTERRUPTED = 130  # monitoring interrupted (Ctrl-C); the tasks keep running
+EXIT_BROKEN_PIPE = 141  # the reader of the output went away (`| head`), as after SIGPIPE
 
 EXIT_CODES_HELP = """\
 exit codes:
@@ -411,3 +412,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `rds-tui runs | head`: the reader has all it wanted. No traceback; and point
+        # stdout at /dev/null so the interpreter's last flush does not fail again.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass  # not a real file (captured in tests)
+        return EXIT_BROKEN_PIPE

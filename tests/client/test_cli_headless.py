@@ -547,3 +547,22 @@ def test_watch_a_run_whose_task_the_server_no_longer_has(capsys):
     assert code == cli.EXIT_TASKS_FAILED, err
     assert "  test_1_idle_connection: MISSING\n    The server no longer has this task" in out
     assert "Error: Task missing: the server no longer has this task" in out
+
+
+def test_output_reader_gone_is_not_a_traceback():
+    # `rds-tui rds_connection_tests --list | head -0`: the pipe's reader is already gone.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "rds_tui", "rds_connection_tests", "--list"],
+            check=False,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ},
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == cli.EXIT_BROKEN_PIPE
+    assert "Traceback" not in result.stderr

@@ -297,6 +297,25 @@ async def test_watch_a_run_to_completion(make_app, mock_pulp, prod_profile, run_
         assert any("finished" in (n.title or "") for n in app._notifications)
 
 
+async def test_a_task_deleted_on_the_server_ends_the_run(
+    make_app, mock_pulp, prod_profile, run_store
+):
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start_monitoring(pilot, mock_pulp, [0])
+        (task_id,) = mock_pulp.order
+        href = mock_pulp.tasks[task_id]["pulp_href"]
+        mock_pulp.update(task_id, state="running", started_at=FIXED_NOW.isoformat())
+        table = screen.query_one(TaskTable)
+        await wait_for(pilot, lambda: table.rows_by_key[href].state == "running")
+        del mock_pulp.tasks[task_id]  # e.g. purged by an administrator
+        await wait_for(pilot, lambda: screen.query_one(RunHeader).finished, what="the end")
+        assert table.rows_by_key[href].state == "missing"
+    run = run_store.get("last")
+    assert run.finished and run_store.unfinished() == []  # not re-attached at next start
+    assert "no longer has this task" in run.final[href]["error"]["description"]
+
+
 async def test_detail_shows_the_result_and_copies_the_json(make_app, mock_pulp, prod_profile):
     app = make_app(default_poll_interval=FAST_POLL)
     copied = []

@@ -25,16 +25,17 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from client.fakepulp import FakePulp  # noqa: E402
-from client.tcpproxy import TcpProxy  # noqa: E402
+from client.fakepulp import FakePulp
+from client.tcpproxy import TcpProxy
 
-from rds_tui.api import PulpClient  # noqa: E402
-from rds_tui.catalog import TEST_NAMES  # noqa: E402
-from rds_tui.monitor import Polled, RunMonitor  # noqa: E402
+from rds_tui.api import PulpClient
+from rds_tui.catalog import TEST_NAMES
+from rds_tui.monitor import Polled, RunMonitor
 
 
-async def measure(api_root: str, auth: tuple[str, str], tests: list[str], duration: int | None,
-                  interval: float) -> dict:
+async def measure(
+    api_root: str, auth: tuple[str, str], tests: list[str], duration: int | None, interval: float
+) -> dict:
     async with PulpClient(api_root, auth=auth) as client:
         response = await client.dispatch(tests, duration_minutes=duration)
         dispatch_requests = client.requests_sent
@@ -79,18 +80,29 @@ def main() -> None:
         where = "fake keep-alive Pulp"
     proxy = TcpProxy(upstream.hostname, upstream.port).start()
     try:
-        figures = asyncio.run(measure(proxy.url, (options.user, options.password), tests,
-                                      options.duration, options.poll_interval))
+        figures = asyncio.run(
+            measure(
+                proxy.url,
+                (options.user, options.password),
+                tests,
+                options.duration,
+                options.poll_interval,
+            )
+        )
     finally:
         proxy.stop()
         if fake is not None:
             fake.stop()
     print(f"monitoring {figures['tasks']} tasks on {where}, poll every {options.poll_interval} s:")
-    print(f"  status checks: {figures['polls']}, task requests: {figures['poll_requests']} "
-          f"-> {figures['poll_requests'] / max(figures['polls'], 1):.2f} request(s) per check "
-          "(target 1)")
-    print(f"  TCP connections for the whole session (dispatch + monitoring): "
-          f"{proxy.connections_accepted} (target 1)")
+    print(
+        f"  status checks: {figures['polls']}, task requests: {figures['poll_requests']} "
+        f"-> {figures['poll_requests'] / max(figures['polls'], 1):.2f} request(s) per check "
+        "(target 1)"
+    )
+    print(
+        f"  TCP connections for the whole session (dispatch + monitoring): "
+        f"{proxy.connections_accepted} (target 1)"
+    )
     print(f"  session length: {figures['seconds']:.1f} s")
 
 

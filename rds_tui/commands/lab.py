@@ -18,6 +18,7 @@ from typing import Any
 EXIT_OK = 0
 EXIT_LAB_ERROR = 1  # the lab could not start / is not running
 EXIT_NOT_RUNNING = 3  # `lab status`: no lab running in that directory
+LAB_POLL_INTERVAL_SECONDS = 2.0
 
 
 # Options may come before or after the subcommand (`lab --dir D status` and `lab status
@@ -134,10 +135,8 @@ def _interrupt_once(signum: int, frame: Any) -> None:
 
 def _save_profile(state: dict[str, Any]) -> str | None:
     """Save the lab as profile `lab` (password included: the lab is throw-away)."""
-    try:
-        from rds_tui.profiles import Profile, ProfileError, ProfileStore
-    except ImportError:  # the profile store is not part of this build yet
-        return None
+    from rds_tui.profiles import Profile, ProfileError, ProfileStore
+
     try:
         ProfileStore().upsert(
             Profile(
@@ -147,6 +146,8 @@ def _save_profile(state: dict[str, Any]) -> str | None:
                 username=state["username"],
                 password=state["password"],
                 expected_cutoff_seconds=state["idle_timeout"],
+                # A lab minute lasts a second: the default 10 s poll would lag by minutes.
+                poll_interval=LAB_POLL_INTERVAL_SECONDS,
             )
         )
     except ProfileError as exc:

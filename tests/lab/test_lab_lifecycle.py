@@ -19,6 +19,8 @@ import pytest
 
 from rds_tui import lab as lab_module
 from rds_tui.cli import main as cli_main
+from rds_tui.commands.lab import LAB_POLL_INTERVAL_SECONDS
+from rds_tui.profiles import ProfileStore
 
 pytestmark = pytest.mark.lab
 
@@ -55,6 +57,11 @@ def test_up_in_the_default_dir_then_down_leaves_no_process_and_no_port(tmp_path)
     try:
         assert directory == home / "state" / "rds-tui" / "lab"
         assert status["running"] and status["workers_online"] == 1
+        # The dashboard and the CLI find the lab as profile `lab`, polled at the lab's pace.
+        saved = ProfileStore().get("lab")
+        assert (saved.api_root, saved.username) == (status["api_root"], "admin")
+        assert saved.expected_cutoff_seconds == status["idle_timeout"]
+        assert saved.poll_interval == LAB_POLL_INTERVAL_SECONDS
         assert server_dirs(directory) == [Path(status["server_dir"])]
         pids = lab_module.processes_of_lab(directory)
         ports = [status["postgres"]["port"], status["pgbouncer"]["port"],

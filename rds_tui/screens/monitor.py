@@ -229,8 +229,11 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         elif isinstance(event, m.PollRecovered):
             self.notify(f"Server answering again after {event.outage_seconds:.0f} s.")
         elif isinstance(event, m.ConnectionDied):
-            self.death_details[event.snapshot.task_href] = event.detail
-            self._deaths.append(f"{short_label(event.snapshot.test_name)}: {event.detail}")
+            href = event.snapshot.task_href
+            # A restarted watch (p) reports the deaths it finds again: alert each once.
+            if href not in self.death_details:
+                self._deaths.append(f"{short_label(event.snapshot.test_name)}: {event.detail}")
+            self.death_details[href] = event.detail
         elif isinstance(event, m.TaskFinished):
             self._record(event.snapshot)
             if event.snapshot.task_href not in self.death_details or not (event.snapshot.succeeded):

@@ -24,7 +24,7 @@ from rds_tui.widgets.task_table import TaskTable
 
 from .conftest import FIXED_NOW, SIZE
 from .helpers import notifications, shown_text, wait_for
-from .mock_pulp import alive_result, dead_result
+from .mock_pulp import TASKS_PATH, alive_result, dead_result
 
 FAST_POLL = 0.3
 
@@ -596,6 +596,35 @@ async def test_deaths_seen_in_one_poll_make_one_alert(make_app, mock_pulp, prod_
         assert deaths[0].message.count("terminating connection") == 3
         # Each probe stopped on its disconnect: no separate "finished" alert per task.
         assert not [n for n in app._notifications if "tasks finished" in (n.title or "")]
+
+
+async def test_poll_now_does_not_repeat_a_death_alert(make_app, mock_pulp, prod_profile):
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await start_monitoring(pilot, mock_pulp, [0])
+        (task_id,) = mock_pulp.order
+        # Still running (stop_on_disconnect=false), its connection already dead.
+        report = {"message": "Connection closed after 2400.1 s", "code": "rds.disconnect",
+                  "state": "failed", "total": None, "done": 1, "suffix": None}  # fmt: skip
+        mock_pulp.update(
+            task_id,
+            state="running",
+            started_at=FIXED_NOW.isoformat(),
+            progress_reports=[report],
+        )
+
+        def death_alerts() -> list:
+            return [n for n in app._notifications if "died" in (n.title or "")]
+
+        await wait_for(pilot, lambda: len(death_alerts()) == 1)
+
+        def task_polls() -> int:
+            return sum(1 for _, path in mock_pulp.requests if path == TASKS_PATH)
+
+        polls = task_polls()
+        await pilot.press("p")
+        await wait_for(pilot, lambda: task_polls() >= polls + 2)
+        assert len(death_alerts()) == 1
 
 
 async def test_an_unexpected_failure_is_a_message_not_a_crash(make_app, mock_pulp, prod_profile):

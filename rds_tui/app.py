@@ -16,7 +16,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
-from rds_tui.commands_palette import DashboardCommands
+from rds_tui.palette import DashboardCommands
 from rds_tui.widgets.clock import Clock
 
 if TYPE_CHECKING:

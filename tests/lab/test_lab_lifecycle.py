@@ -19,7 +19,7 @@ import pytest
 
 from rds_tui import lab as lab_module
 from rds_tui.cli import main as cli_main
-from rds_tui.commands.lab import LAB_POLL_INTERVAL_SECONDS
+from rds_tui.cli.lab import LAB_POLL_INTERVAL_SECONDS
 from rds_tui.profiles import ProfileStore
 
 pytestmark = pytest.mark.lab

@@ -15,7 +15,7 @@ import pytest
 
 from rds_tui.api import PulpClient
 from rds_tui.cli import EXIT_OK, EXIT_USAGE, main
-from rds_tui.commands.history import refresh_run
+from rds_tui.cli.history import refresh_run
 from rds_tui.profiles import Profile, ProfileStore
 from rds_tui.runs import Run, RunStore
 

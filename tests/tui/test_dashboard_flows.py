@@ -451,7 +451,7 @@ async def test_read_only_mode_cannot_dispatch_or_cancel(
 async def test_every_action_of_the_screen_is_in_the_command_palette(
     make_app, mock_pulp, prod_profile
 ):
-    from rds_tui.commands_palette import DashboardCommands
+    from rds_tui.palette import DashboardCommands
 
     async def commands(screen, query: str) -> dict:
         provider = DashboardCommands(screen)

@@ -1,6 +1,6 @@
 """Command-line entry point: the dashboard by default, headless subcommands otherwise.
 
-Each subcommand lives in a module of `rds_tui.commands` that exposes
+Each subcommand lives in a module of `rds_tui.cli` that exposes
 `add_parser(subparsers)`; the parser it adds sets `handler` (a callable taking the
 parsed arguments and returning an exit code). Imports stay lazy (subcommand modules
 import only argparse at module level) so `rds-tui rds_connection_tests --list` starts
@@ -353,9 +353,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in (only,) if only else COMMAND_MODULES:
         try:
-            module = __import__(f"rds_tui.commands.{name}", fromlist=["add_parser"])
+            module = __import__(f"rds_tui.cli.{name}", fromlist=["add_parser"])
         except ModuleNotFoundError as exc:
-            if exc.name != f"rds_tui.commands.{name}":
+            if exc.name != f"rds_tui.cli.{name}":
                 raise
             continue  # that command group is not part of this build
         module.add_parser(subparsers)

@@ -1,1 +1,0 @@
-"""One module per subcommand group; each exposes add_parser(subparsers)."""

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from rds_tui import filestore
 from rds_tui.profiles import (
@@ -16,6 +17,7 @@ from rds_tui.profiles import (
     ProfileNotFound,
     ProfileStore,
     default_config_path,
+    make_profile,
     read_pulp_cli_profiles,
 )
 
@@ -73,10 +75,16 @@ def test_password_is_stored_only_when_given_and_never_shown(store, monkeypatch):
 
 
 def test_validation_error_names_field_but_not_password():
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ValidationError) as caught:
         Profile(name="p", api_root="https://h", password=SECRET, poll_interval=-1)
     assert "poll_interval" in str(caught.value)
     assert SECRET not in str(caught.value)
+    # What the commands show: one line naming the field and what is wrong, no value.
+    with pytest.raises(ProfileError) as caught:
+        make_profile(name="p", api_root="https://h", password=SECRET, poll_interval=-1)
+    message = str(caught.value)
+    assert "'poll_interval'" in message and "greater than 0" in message
+    assert SECRET not in message and "\n" not in message
 
 
 def test_corrupt_toml_names_file_and_line_and_is_never_overwritten(store):

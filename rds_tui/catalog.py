@@ -20,6 +20,9 @@ class BuiltinTest(NamedTuple):
     purpose: str
     expected_outcome: str
     pinned_by_rds_proxy: bool
+    # Holds a transaction open: the idle-in-transaction timeout, not the idle one, is
+    # the cutoff to expect.
+    in_transaction: bool = False
 
 
 BUILTIN_CATALOG: tuple[BuiltinTest, ...] = (
@@ -46,6 +49,7 @@ BUILTIN_CATALOG: tuple[BuiltinTest, ...] = (
         "Test long-running idle transaction behavior",
         "May timeout due to idle_in_transaction_timeout",
         True,
+        in_transaction=True,
     ),
     BuiltinTest(
         "test_4_transaction_with_work",
@@ -54,6 +58,7 @@ BUILTIN_CATALOG: tuple[BuiltinTest, ...] = (
         "Test transaction with periodic queries",
         "Active work should prevent idle_in_transaction_timeout",
         True,
+        in_transaction=True,
     ),
     BuiltinTest(
         "test_5_session_variable",
@@ -88,6 +93,12 @@ _BY_NAME = {test.name: test for test in BUILTIN_CATALOG}
 def get(name: str) -> BuiltinTest | None:
     """The built-in entry for `name`, or None for a test this client does not know."""
     return _BY_NAME.get(name)
+
+
+def runs_in_transaction(name: str) -> bool:
+    """True for the tests that hold a transaction open (tests 3 and 4)."""
+    test = _BY_NAME.get(name)
+    return test is not None and test.in_transaction
 
 
 def resolve_name(text: str) -> str | None:

@@ -272,6 +272,9 @@ class ProbeResult(WireModel):
     test_name: str | None = None
     planned_duration_seconds: float | None = None
     expected_cutoff_seconds: float | None = None
+    expected_in_transaction_cutoff_seconds: float | None = None
+    time_unit_seconds: float | None = None
+    actual_duration_seconds: float | None = None
     disconnected: bool | None = None
     disconnected_at: str | None = None
     seconds_to_disconnect: float | None = None
@@ -279,11 +282,13 @@ class ProbeResult(WireModel):
     detected_by: str | None = None
     server_message: str | None = None
     sqlstate: str | None = None
+    client_message: str | None = None
     heartbeats_ok: int | None = None
     backend_pids_seen: list[Any] | None = None
     pinning_observed: bool | None = None
     notifications_sent: int | None = None
     notifications_received: int | None = None
+    notify_interval_seconds: float | None = None
     notify_latency_ms: Any = None
     server_settings: dict[str, Any] | None = None
     target: dict[str, Any] | None = None
@@ -305,9 +310,8 @@ class ProbeResult(WireModel):
 
     @property
     def died(self) -> bool | None:
-        """True when the probe's connection died, False when it survived, None if unknown."""
-        if self.disconnected is not None:
-            return self.disconnected
-        if self.connection_alive is not None:
-            return not self.connection_alive
-        return None
+        """True when the probe's connection died, False when it survived, None if unknown
+        (rds_tui.outcome decides; kept for callers of the result alone)."""
+        from rds_tui.outcome import read_outcome  # outcome builds on this module
+
+        return read_outcome(self.model_dump(exclude_none=True)).died

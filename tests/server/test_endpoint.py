@@ -31,6 +31,7 @@ def test_catalog_is_open_to_anonymous_callers_and_describes_every_test(lab):
         "test_7_listen_with_activity",
     }
     assert body["expected_cutoff_seconds"] == lab["idle_timeout"]
+    assert isinstance(body["expected_in_transaction_cutoff_seconds"], int | float)
     assert body["time_unit_seconds"] == 1
     assert body["enabled"] is True
     assert body["max_active"] == 7
@@ -261,8 +262,55 @@ def test_the_endpoint_is_in_the_openapi_schema(lab):
     assert set(dispatched["properties"]) >= {"message", "tasks", "run_sequentially", "note"}
 
 
+# These two labs also carry the in-transaction cutoff setting, unset and set, so that
+# its resolution is checked without starting more labs.
+DISABLED_LAB = {
+    "workers": 1,
+    "extra_settings": {
+        "RDS_CONNECTION_TESTS_ENABLED": False,
+        "RDS_CONNECTION_TESTS_EXPECTED_IN_TRANSACTION_CUTOFF_SECONDS": None,
+    },
+}
+MISCONFIGURED_LAB = {
+    "workers": 1,
+    "extra_settings": {
+        "RDS_CONNECTION_TESTS_DATABASE": {"HOSTNAME": "pgbouncer.internal"},
+        "RDS_CONNECTION_TESTS_EXPECTED_IN_TRANSACTION_CUTOFF_SECONDS": 17.5,
+    },
+}
+
+
+def test_the_dispatch_answer_carries_the_catalogs_time_unit_and_cutoffs(pulp):
+    catalog = pulp.http.get(ENDPOINT).json()
+    response = pulp.http.post(
+        ENDPOINT, json={"tests": ["test_2_active_heartbeat"], "duration_minutes": 1}
+    )
+    assert response.status_code == 202, response.text
+    body = response.json()
+    for field in (
+        "time_unit_seconds",
+        "expected_cutoff_seconds",
+        "expected_in_transaction_cutoff_seconds",
+    ):
+        assert body[field] == catalog[field], field
+
+
+def test_the_in_transaction_cutoff_defaults_to_the_idle_cutoff(lab_factory):
+    lab = lab_factory(**DISABLED_LAB)
+    catalog = httpx.get(lab["api_root"] + ENDPOINT, timeout=30).json()
+    assert catalog["expected_cutoff_seconds"] == lab["idle_timeout"]
+    assert catalog["expected_in_transaction_cutoff_seconds"] == lab["idle_timeout"]
+
+
+def test_the_in_transaction_cutoff_setting_reaches_the_catalog(lab_factory):
+    lab = lab_factory(**MISCONFIGURED_LAB)
+    catalog = httpx.get(lab["api_root"] + ENDPOINT, timeout=30).json()
+    assert catalog["expected_in_transaction_cutoff_seconds"] == 17.5
+    assert catalog["expected_cutoff_seconds"] == lab["idle_timeout"]
+
+
 def test_disabled_tests_get_the_guides_403(lab_factory):
-    lab = lab_factory(workers=1, extra_settings={"RDS_CONNECTION_TESTS_ENABLED": False})
+    lab = lab_factory(**DISABLED_LAB)
     url = lab["api_root"] + ENDPOINT
     response = httpx.post(
         url,
@@ -289,12 +337,7 @@ def test_task_hrefs_carry_the_domain_when_domains_are_enabled(pulp_factory):
 
 
 def test_a_misconfigured_probe_target_is_reported_at_dispatch(lab_factory):
-    lab = lab_factory(
-        workers=1,
-        extra_settings={
-            "RDS_CONNECTION_TESTS_DATABASE": {"HOSTNAME": "pgbouncer.internal"},
-        },
-    )
+    lab = lab_factory(**MISCONFIGURED_LAB)
     response = httpx.post(
         lab["api_root"] + ENDPOINT,
         auth=(lab["username"], lab["password"]),

@@ -10,9 +10,10 @@ import json
 import time
 from datetime import datetime
 
+import httpx
 import pytest
 
-from .labpulp import ALL_TESTS, PRODUCTION_SCALE_LAB, TRANSACTION_MODE_LAB, Pulp
+from .labpulp import ALL_TESTS, ENDPOINT, PRODUCTION_SCALE_LAB, TRANSACTION_MODE_LAB, Pulp
 
 pytestmark = pytest.mark.lab
 
@@ -29,6 +30,10 @@ LATE = 1.0
 # The probe times idleness from when it sent its last message, a round trip before the
 # server's idle timer starts: it can only err long. A little slack for timer granularity.
 EARLY = 0.1
+
+
+def catalog(lab) -> dict:
+    return httpx.get(lab["api_root"] + ENDPOINT, timeout=30).json()
 
 
 def _time(value: str) -> datetime:
@@ -121,6 +126,10 @@ def test_results_describe_the_target_and_never_show_a_password(matrix, lab):
         }
         assert result["server_settings"]["idle_session_timeout"] == "3s"
         assert result["expected_cutoff_seconds"] == lab["idle_timeout"]
+        assert (
+            result["expected_in_transaction_cutoff_seconds"]
+            == catalog(lab)["expected_in_transaction_cutoff_seconds"]
+        )
         assert 0 < len(result["events"]) <= 301
         assert result["events"][0]["event"] == "connect"
         text = json.dumps(task)
@@ -136,6 +145,9 @@ def test_progress_reports_record_time_and_the_disconnect(matrix):
             death = reports["rds.disconnect"]
             assert death["state"] == "failed"
             assert task["result"]["server_message"] in death["message"]
+            # The time of death in milliseconds from the start, of the planned duration.
+            assert abs(death["done"] - task["result"]["seconds_to_disconnect"] * 1000) <= 1
+            assert death["total"] == 8000
         else:
             assert reports["rds.elapsed"]["done"] == 8
             assert "rds.disconnect" not in reports

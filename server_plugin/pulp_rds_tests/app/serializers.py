@@ -197,7 +197,12 @@ class CatalogResponseSerializer(serializers.Serializer):
     descriptions = serializers.DictField(child=serializers.CharField())
     usage = serializers.DictField()
     tests = TestInfoSerializer(many=True)
-    expected_cutoff_seconds = serializers.FloatField()
+    expected_cutoff_seconds = serializers.FloatField(
+        help_text="The cutoff expected for an idle connection (RDS Proxy's idle client timeout)."
+    )
+    expected_in_transaction_cutoff_seconds = serializers.FloatField(
+        help_text="The cutoff expected for a connection idle inside a transaction (tests 3, 4)."
+    )
     time_unit_seconds = serializers.FloatField()
     enabled = serializers.BooleanField()
     max_active = serializers.IntegerField()
@@ -216,6 +221,8 @@ class DispatchResponseSerializer(serializers.Serializer):
     run_sequentially = serializers.BooleanField()
     duration_minutes = serializers.IntegerField()
     time_unit_seconds = serializers.FloatField()
+    expected_cutoff_seconds = serializers.FloatField()
+    expected_in_transaction_cutoff_seconds = serializers.FloatField()
     note = serializers.CharField()
 
 

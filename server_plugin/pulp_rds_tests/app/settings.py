@@ -9,5 +9,8 @@ RDS_CONNECTION_TESTS_DATABASE = None
 RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS = 60
 # What clients draw as the expected cutoff (RDS Proxy cut at ~40 minutes).
 RDS_CONNECTION_TESTS_EXPECTED_CUTOFF_SECONDS = 2400
+# The same for a connection idle inside a transaction (tests 3 and 4; PostgreSQL's
+# idle_in_transaction_session_timeout may be shorter). None: the idle cutoff above.
+RDS_CONNECTION_TESTS_EXPECTED_IN_TRANSACTION_CUTOFF_SECONDS = None
 # The most RDS test tasks waiting or running at once.
 RDS_CONNECTION_TESTS_MAX_ACTIVE = 7

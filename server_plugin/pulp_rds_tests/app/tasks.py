@@ -6,10 +6,10 @@ reports out (saved on the task's own default connection, never the probe's).
 
 import logging
 
-from django.conf import settings
 from django.db import DatabaseError, connection
 from pulpcore.plugin.models import ProgressReport, Task
 
+from pulp_rds_tests.app import config
 from pulp_rds_tests.probes import (
     ProbeOptions,
     release_django_alias,
@@ -60,8 +60,9 @@ class TaskProgress:
     def counter(self, code: str, message: str, value: int) -> None:
         self._report(code, message, done=value, state="running")
 
-    def disconnected(self, message: str) -> None:
-        self._report("rds.disconnect", message, done=1, total=1, state="failed")
+    def disconnected(self, message: str, after_ms: int, planned_ms: int) -> None:
+        # done/total in milliseconds: clients read the time of death from `done`.
+        self._report("rds.disconnect", message, done=after_ms, total=planned_ms, state="failed")
 
     def finish(self) -> None:
         """Counters and elapsed time end with the task (a disconnect report stays failed)."""
@@ -83,8 +84,9 @@ def _run(
         test_name=test_name,
         task_id=str(task.pk),
         duration_minutes=duration_minutes,
-        time_unit_seconds=settings.RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS,
-        expected_cutoff_seconds=settings.RDS_CONNECTION_TESTS_EXPECTED_CUTOFF_SECONDS,
+        time_unit_seconds=config.time_unit_seconds(),
+        expected_cutoff_seconds=config.expected_cutoff_seconds(),
+        expected_in_transaction_cutoff_seconds=config.expected_in_transaction_cutoff_seconds(),
         heartbeat_interval_seconds=heartbeat_interval_seconds,
         notify_interval_seconds=notify_interval_seconds,
         stop_on_disconnect=stop_on_disconnect,
@@ -92,7 +94,7 @@ def _run(
     alias = f"rds_probe_{task.pk.hex}"
     progress = TaskProgress(task, options.time_unit_seconds)
     try:
-        target = target_from_django(settings.RDS_CONNECTION_TESTS_DATABASE, alias)
+        target = target_from_django(config.probe_database_overrides(), alias)
         result = run_probe(options, target, progress)
     finally:
         release_django_alias(alias)

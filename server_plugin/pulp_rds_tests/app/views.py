@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pulp_rds_tests import __version__
-from pulp_rds_tests.app import tasks
+from pulp_rds_tests.app import config, tasks
 from pulp_rds_tests.app.models import GATE_NAME, RUN_PERMISSION, DispatchGate
 from pulp_rds_tests.app.serializers import (
     CatalogResponseSerializer,
@@ -48,10 +48,6 @@ DISABLED_ERROR = {
 }
 
 
-def tests_enabled() -> bool:
-    return bool(settings.RDS_CONNECTION_TESTS_ENABLED or settings.DEBUG)
-
-
 class JSONBodyParser(BaseParser):
     """JSON whatever the Content-Type (curl -d without -H still works); limited in size."""
 
@@ -74,7 +70,6 @@ class JSONBodyParser(BaseParser):
 
 
 def _catalog() -> dict:
-    unit = settings.RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS
     return {
         "available_tests": list(TEST_NAMES),
         "descriptions": {spec.name: spec.description for spec in CATALOG},
@@ -104,16 +99,24 @@ def _catalog() -> dict:
             }
             for spec in CATALOG
         ],
-        "expected_cutoff_seconds": settings.RDS_CONNECTION_TESTS_EXPECTED_CUTOFF_SECONDS,
-        "time_unit_seconds": unit,
-        "enabled": tests_enabled(),
-        "max_active": settings.RDS_CONNECTION_TESTS_MAX_ACTIVE,
+        **_cutoffs(),
+        "time_unit_seconds": config.time_unit_seconds(),
+        "enabled": config.tests_enabled(),
+        "max_active": config.max_active(),
         "plugin_version": __version__,
     }
 
 
+def _cutoffs() -> dict:
+    """The cutoffs clients draw: idle, and idle inside a transaction (tests 3 and 4)."""
+    return {
+        "expected_cutoff_seconds": config.expected_cutoff_seconds(),
+        "expected_in_transaction_cutoff_seconds": config.expected_in_transaction_cutoff_seconds(),
+    }
+
+
 def _note(duration_minutes: int, run_sequentially: bool, count: int) -> str:
-    unit = settings.RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS
+    unit = config.time_unit_seconds()
     scale = "" if unit == 60 else f" (one minute = {unit:g} s on this server)"
     if run_sequentially and count > 1:
         return (
@@ -144,9 +147,7 @@ def _validation_error(errors: dict) -> dict:
 def _target_misconfiguration() -> Response | None:
     """A 500 naming the bad setting, checked at dispatch rather than in every task."""
     try:
-        merge_database_settings(
-            settings.DATABASES["default"], settings.RDS_CONNECTION_TESTS_DATABASE
-        )
+        merge_database_settings(settings.DATABASES["default"], config.probe_database_overrides())
     except ProbeConfigError as exc:
         return Response(
             {
@@ -222,7 +223,7 @@ class RdsConnectionTestsView(APIView):
         ],
     )
     def post(self, request, **kwargs):
-        if not tests_enabled():
+        if not config.tests_enabled():
             return Response(DISABLED_ERROR, status=status.HTTP_403_FORBIDDEN)
         self._check_may_run(request)
         serializer = DispatchRequestSerializer(data=request.data)
@@ -234,7 +235,7 @@ class RdsConnectionTestsView(APIView):
             return misconfigured
         options = serializer.validated_data
         names = options["tests"]
-        limit = settings.RDS_CONNECTION_TESTS_MAX_ACTIVE
+        limit = config.max_active()
         with transaction.atomic():
             # Serialise dispatchers so the count below stays true until we commit.
             DispatchGate.objects.select_for_update().get_or_create(name=GATE_NAME)
@@ -257,7 +258,8 @@ class RdsConnectionTestsView(APIView):
                 ],
                 "run_sequentially": options["run_sequentially"],
                 "duration_minutes": options["duration_minutes"],
-                "time_unit_seconds": settings.RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS,
+                "time_unit_seconds": config.time_unit_seconds(),
+                **_cutoffs(),
                 "note": _note(options["duration_minutes"], options["run_sequentially"], len(names)),
             },
             status=status.HTTP_202_ACCEPTED,

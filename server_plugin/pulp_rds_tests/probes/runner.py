@@ -30,6 +30,8 @@ class ProbeOptions:
     # Length of one "minute" of duration_minutes (the lab uses 1 s).
     time_unit_seconds: float = 60.0
     expected_cutoff_seconds: float = 2400.0
+    # None: the same as expected_cutoff_seconds.
+    expected_in_transaction_cutoff_seconds: float | None = None
     # None: the pattern's default, in time units (see patterns.py).
     heartbeat_interval_seconds: float | None = None
     notify_interval_seconds: float | None = None
@@ -41,6 +43,12 @@ class ProbeOptions:
     @property
     def planned_duration_seconds(self) -> float:
         return self.duration_minutes * self.time_unit_seconds
+
+    @property
+    def in_transaction_cutoff(self) -> float:
+        if self.expected_in_transaction_cutoff_seconds is None:
+            return self.expected_cutoff_seconds
+        return self.expected_in_transaction_cutoff_seconds
 
     @property
     def notify_interval(self) -> float:
@@ -72,7 +80,8 @@ class ProgressSink(Protocol):
 
     def counter(self, code: str, message: str, value: int) -> None: ...
 
-    def disconnected(self, message: str) -> None: ...
+    def disconnected(self, message: str, after_ms: int, planned_ms: int) -> None:
+        """The connection died `after_ms` milliseconds after the probe's start."""
 
 
 class NullProgress:
@@ -82,7 +91,7 @@ class NullProgress:
     def counter(self, code: str, message: str, value: int) -> None:
         pass
 
-    def disconnected(self, message: str) -> None:
+    def disconnected(self, message: str, after_ms: int, planned_ms: int) -> None:
         pass
 
 
@@ -350,7 +359,11 @@ class ProbeRun:
             sqlstate=disconnect.sqlstate,
             detected_by=disconnect.detected_by,
         )
-        self.progress.disconnected(message)
+        self.progress.disconnected(
+            message,
+            _milliseconds(disconnect.detected_at - self.start),
+            _milliseconds(self.options.planned_duration_seconds),
+        )
 
     def _describe_disconnect(self) -> str:
         d = self.disconnect
@@ -436,6 +449,7 @@ class ProbeRun:
             "planned_duration_seconds": self.options.planned_duration_seconds,
             "actual_duration_seconds": round(finished - self.start, 3),
             "expected_cutoff_seconds": self.options.expected_cutoff_seconds,
+            "expected_in_transaction_cutoff_seconds": self.options.in_transaction_cutoff,
             "stop_on_disconnect": self.options.stop_on_disconnect,
             "connection_alive": alive,
             "success": self.connected and self.error is None,
@@ -473,6 +487,11 @@ class ProbeRun:
             "events": self.timeline.as_list(),
             "events_dropped": self.timeline.dropped,
         }
+
+
+def _milliseconds(seconds: float) -> int:
+    # Progress reports hold 32-bit integers.
+    return min(round(seconds * 1000), 2**31 - 1)
 
 
 def _short(rows: list) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from rds_tui import catalog
+from rds_tui.constants import MISSING_STATE, PULP_FINAL_STATES
 
 
 class WireModel(BaseModel):
@@ -38,20 +39,12 @@ class TaskState(str, enum.Enum):
 
     @property
     def is_final(self) -> bool:
-        return self in FINAL_STATES
+        return self.value in PULP_FINAL_STATES
 
     def __str__(self) -> str:
         return self.value
 
 
-FINAL_STATES = frozenset(
-    {TaskState.COMPLETED, TaskState.FAILED, TaskState.CANCELED, TaskState.SKIPPED}
-)
-
-
-# Not a Pulp state: the client's record of a task the server no longer has (deleted,
-# purged, or in another domain). It is final: polling it again can only find nothing.
-MISSING_STATE = "missing"
 MISSING_TASK_EXPLANATION = (
     "the server no longer has this task (deleted or purged, or it belongs to another domain)"
 )

@@ -18,24 +18,22 @@ import asyncio
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from rds_tui.api import ApiError, PulpClient
+from rds_tui.constants import MISSING_STATE
 from rds_tui.models import (
-    FINAL_STATES,
-    MISSING_STATE,
     ProgressReport,
     Task,
     TaskState,
     missing_task_document,
     task_id_from_href,
 )
-
-DISCONNECT_PROGRESS_CODE = "rds.disconnect"  # the plugin's report when the probe's connection dies
+from rds_tui.outcome import UNKNOWN_STATE, Outcome, read_outcome
 
 
 class RunTaskLike(Protocol):
@@ -51,9 +49,12 @@ class TaskSnapshot:
     task_href: str
     task: Task | None = None
     missing: bool = False
-    connection_died: bool = False
     # Local wall-clock time of the poll that last changed this snapshot.
     updated_at: float | None = None
+    # The outcome read from (task, missing), re-read when either changes.
+    _outcome: tuple[Task | None, bool, Outcome] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def task_id(self) -> str:
@@ -64,7 +65,33 @@ class TaskSnapshot:
         """The task's state string; "unknown" before the first poll, "missing" when gone."""
         if self.missing:
             return MISSING_STATE
-        return self.task.state if self.task else "unknown"
+        return self.task.state if self.task else UNKNOWN_STATE
+
+    @property
+    def outcome(self) -> Outcome:
+        """What the task says about its connection (rds_tui.outcome)."""
+        cached = self._outcome
+        if cached is not None and cached[0] is self.task and cached[1] == self.missing:
+            return cached[2]
+        if self.missing or self.task is None:
+            source: Task | dict[str, Any] = self.as_dict()
+            if not self.missing:
+                source["state"] = UNKNOWN_STATE
+        else:
+            source = self.task
+        outcome = read_outcome(source, self.test_name)
+        self._outcome = (self.task, self.missing, outcome)
+        return outcome
+
+    @property
+    def connection_died(self) -> bool:
+        """The probe's connection is known to be dead (from the outcome)."""
+        return self.outcome.died is True
+
+    @connection_died.setter
+    def connection_died(self, value: bool) -> None:
+        # Kept for callers that still assign it: the outcome decides, from the task.
+        pass
 
     @property
     def is_final(self) -> bool:
@@ -162,28 +189,6 @@ class AllFinished(MonitorEvent):
 
 
 EventCallback = Callable[[MonitorEvent], Awaitable[None] | None]
-
-
-def _death_detail(task: Task) -> str | None:
-    """Why the probe's connection died, if the task says it did."""
-    result = task.probe_result()
-    if result is not None and result.died:
-        reason = result.server_message
-        if not reason and isinstance(result.error, dict):
-            reason = result.error.get("message")
-        elif not reason and result.error:
-            reason = str(result.error)
-        if result.seconds_to_disconnect is not None:
-            reason = f"{reason or 'connection died'} after {result.seconds_to_disconnect:.1f} s"
-        return reason or "connection died"
-    for report in task.progress_reports:
-        if report.code == DISCONNECT_PROGRESS_CODE:
-            return report.message or "connection died"
-        # Other servers: recognise the words.
-        text = f"{report.code or ''} {report.message or ''}".lower()
-        if "disconnect" in text or "connection died" in text or "connection closed" in text:
-            return report.message or report.code or "connection died"
-    return None
 
 
 class RunMonitor:
@@ -298,11 +303,9 @@ class RunMonitor:
         ):
             snapshot.updated_at = now
             events.append(ProgressChanged(snapshot, task.progress_reports))
-        if not snapshot.connection_died:
-            detail = _death_detail(task)
-            if detail is not None:
-                snapshot.connection_died = True
-                events.append(ConnectionDied(snapshot, detail))
+        outcome = snapshot.outcome
+        if outcome.died and not (old is not None and read_outcome(old, snapshot.test_name).died):
+            events.append(ConnectionDied(snapshot, outcome.death_text()))
         if task.is_final and (old is None or not old.is_final):
             events.append(TaskFinished(snapshot))
         return events
@@ -355,7 +358,6 @@ def snapshots_for(tasks: Sequence[RunTaskLike]) -> list[TaskSnapshot]:
 
 
 __all__ = [
-    "FINAL_STATES",
     "AllFinished",
     "ConnectionDied",
     "MonitorEvent",

@@ -28,7 +28,7 @@ from rds_tui.constants import (
     MISSING_STATE,
     PRODUCTION_CUTOFF_SECONDS,
 )
-from rds_tui.models import ProbeResult, Task
+from rds_tui.models import MISSING_TASK_EXPLANATION, ProbeResult, Task
 
 if TYPE_CHECKING:
     from rds_tui.profiles import Profile
@@ -133,6 +133,7 @@ class Outcome:
     # the test's duration in minutes, not the moment of the death.
     died_after_is_upper_bound: bool = False
     task_error: str | None = None  # Pulp's error for a failed / missing task
+    survived_seconds: float | None = None  # a survivor: how long it was held
 
     @property
     def precise(self) -> bool:
@@ -142,6 +143,13 @@ class Outcome:
             and not self.died_after_is_upper_bound
             and self.detected_by != "final-check"
         )
+
+    def death_text(self) -> str:
+        """How the connection died, in one line: "<reason> after 40.1 s"."""
+        text = self.reason or "connection died"
+        if self.died_after_seconds is not None:
+            text += f" after {self.died_after_seconds:.1f} s"
+        return text
 
     def activity_text(self) -> str:
         """Heartbeats or notifications so far, in a few characters: "✉ 3/4", "♥ 41"."""
@@ -195,7 +203,7 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _error_text(error: Any) -> str | None:
+def error_text(error: Any) -> str | None:
     """An error (the probe's `{type, message, stage}` or Pulp's task error) in one line."""
     if not error:
         return None
@@ -266,7 +274,7 @@ def read_outcome(task: Task | dict[str, Any], test_name: str | None = None) -> O
         raw_result = task.get("result") if is_task else task
         started = _parse_time(task.get("started_at")) if is_task else None
         progress = _Progress(task.get("progress_reports") if is_task else None)
-        task_error = _error_text(task.get("error")) if is_task else None
+        task_error = error_text(task.get("error")) if is_task else None
         name = _test_name(test_name or task.get("test_name"), task.get("name"), None)
     result = ProbeResult.lenient(raw_result) if isinstance(raw_result, dict) else None
     name = name or _test_name(None, None, result) or "unknown test"
@@ -300,8 +308,8 @@ def read_outcome(task: Task | dict[str, Any], test_name: str | None = None) -> O
             result, "notifications_received", progress, NOTIFICATIONS_RECEIVED_CODE
         ),
         died_after_is_upper_bound=upper_bound,
-        task_error=task_error
-        or ("the server no longer has this task" if state == MISSING_STATE else None),
+        survived_seconds=_held(result) if died is False else None,
+        task_error=task_error or (MISSING_TASK_EXPLANATION if state == MISSING_STATE else None),
     )
 
 
@@ -332,6 +340,16 @@ def _death(
         # connection dead, so this is an upper bound to the minute.
         after, upper_bound = result.duration_minutes * 60, True
     return True, after, upper_bound, reason or progress_message
+
+
+def _held(result: ProbeResult | None) -> float | None:
+    if result is None:
+        return None
+    if result.planned_duration_seconds is not None:
+        return result.planned_duration_seconds
+    if result.duration_minutes is not None:
+        return result.duration_minutes * 60  # the original endpoint's minutes are real ones
+    return None
 
 
 def _died_at(

@@ -1,32 +1,25 @@
-"""What a run's results mean: the TEST SUMMARY, a diagnosis, and exports.
+"""The diagnosis: what a run's results mean, as findings and a recommendation.
 
-Input everywhere: task dicts as Pulp returns them (`state`, `started_at`,
-`finished_at`, `error`, `result`), each annotated with `test_name` (see
-`Run.task_results()`). `diagnose()` also accepts bare probe result dicts. Results of
-the original pulp-service endpoint (only `test`, `connection_alive`, `status`,
-`duration_minutes`, `error`, ...) are read too; the diagnosis then says what it had to
-estimate and what it cannot tell.
-
-The diagnosis reasons only from the data: each conclusion names the tests it rests
-on, and a question the data cannot answer is reported as inconclusive.
+It reasons only from the data: each conclusion names the tests it rests on, and a
+question the data cannot answer is reported as inconclusive. Results of the original
+pulp-service endpoint are read too; the diagnosis then says what it had to estimate.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import re
 import statistics
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
-from rds_tui import catalog
-from rds_tui.models import MISSING_STATE, ProbeResult
-
-if TYPE_CHECKING:
-    from rds_tui.runs import Run
+from rds_tui.constants import MISSING_STATE
+from rds_tui.models import ProbeResult
+from rds_tui.report.observations import (
+    Observation,
+    format_seconds,
+    notify_latency,
+    observe,
+    same_time,
+)
 
 # The seven patterns by number (test_N_...).
 IDLE = 1
@@ -39,259 +32,6 @@ LISTEN_WITH_NOTIFY = 7
 # Patterns that send nothing after their setup: their deaths measure the idle cutoff.
 PURE_IDLE_PATTERNS = (IDLE, SESSION_VARIABLE, LISTEN)
 IN_TRANSACTION_SQLSTATE = "25P03"
-
-# "missing" (the server no longer has the task) is final too: it will never have a result.
-FINAL_STATES = {"completed", "failed", "canceled", "skipped", MISSING_STATE}
-RULE = "=" * 60
-
-
-def _same_time(a: float, b: float) -> bool:
-    """Two disconnect times that one cutoff explains (5%, at least 1 s apart)."""
-    return abs(a - b) <= max(1.0, 0.05 * max(a, b))
-
-
-def format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 120:
-        return f"{seconds:.2f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{seconds:.0f} s ({minutes} min {rest:02d} s)"
-
-
-# --- one probe's outcome, whatever the server sent -------------------------------
-
-
-@dataclass
-class Observation:
-    """The facts of one test of a run that the summary and the diagnosis use."""
-
-    test_name: str
-    number: int | None
-    task_state: str | None  # None when only a bare result was given
-    task_error: str | None
-    result: ProbeResult | None
-
-    @property
-    def has_result(self) -> bool:
-        return self.result is not None and bool(self.result.model_dump(exclude_none=True))
-
-    @property
-    def died(self) -> bool | None:
-        return self.result.died if self.result is not None else None
-
-    @property
-    def precise(self) -> bool:
-        """True when the death was timed as it happened: not estimated from the original
-        endpoint's minutes, nor found only by the final check at the end."""
-        return (
-            self.result is not None
-            and self.result.seconds_to_disconnect is not None
-            and self.result.detected_by != "final-check"
-        )
-
-    @property
-    def seconds_to_disconnect(self) -> float | None:
-        if self.result is None:
-            return None
-        if self.result.seconds_to_disconnect is not None:
-            return self.result.seconds_to_disconnect
-        if self.died and self.result.duration_minutes is not None:
-            # The original endpoint: the test ran until its next query found the
-            # connection dead, so this is an upper bound to the minute.
-            return self.result.duration_minutes * 60
-        return None
-
-    @property
-    def idle_seconds(self) -> float | None:
-        """Seconds of client silence before the death (falls back to time since start)."""
-        if self.result is not None and self.result.idle_seconds_before_disconnect is not None:
-            return self.result.idle_seconds_before_disconnect
-        return self.seconds_to_disconnect
-
-    @property
-    def survived_seconds(self) -> float | None:
-        """How long a surviving connection was held."""
-        if self.result is None or self.died is not False:
-            return None
-        if self.result.planned_duration_seconds is not None:
-            return self.result.planned_duration_seconds
-        if self.result.duration_minutes is not None:
-            return self.result.duration_minutes * 60
-        return None
-
-    @property
-    def label(self) -> str:
-        return f"test {self.number}" if self.number else self.test_name
-
-
-_NUMBER_PATTERN = re.compile(r"test[\s_-]*(\d+)", re.IGNORECASE)
-
-
-def _pattern_number(*names: str | None) -> int | None:
-    for name in names:
-        match = _NUMBER_PATTERN.search(name or "")
-        if match:
-            return int(match.group(1))
-    return None
-
-
-def _error_text(error: Any) -> str | None:
-    if not error:
-        return None
-    if isinstance(error, dict):
-        if "type" in error or "message" in error:
-            return f"{error.get('type', 'Error')}: {error.get('message', '')}".strip()
-        return str(error.get("description") or error.get("reason") or error)
-    return str(error)
-
-
-def observe(item: dict[str, Any]) -> Observation:
-    """Read a task dict (or a bare probe result dict) into an Observation."""
-    is_task = "state" in item or "pulp_href" in item
-    raw_result = item.get("result") if is_task else item
-    result = ProbeResult.lenient(raw_result) if isinstance(raw_result, dict) else None
-    number = _pattern_number(
-        item.get("test_name"),
-        result.test_name if result else None,
-        result.test if result else None,
-    )
-    name = item.get("test_name") or (result.test_name if result else None)
-    if not name and number:
-        name = next((n for n in catalog.TEST_NAMES if n.startswith(f"test_{number}_")), None)
-    return Observation(
-        test_name=name or (result.test if result and result.test else "unknown test"),
-        number=number,
-        task_state=item.get("state") if is_task else None,
-        task_error=_error_text(item.get("error")) if is_task else None,
-        result=result,
-    )
-
-
-# --- TEST SUMMARY ------------------------------------------------------------------
-
-
-def _passed(observation: Observation) -> bool:
-    result = observation.result
-    if observation.task_state not in (None, "completed") or result is None:
-        return False
-    if result.status:
-        return result.status.upper() == "PASSED"
-    if result.success is not None:
-        return result.success
-    return observation.died is False
-
-
-def _duration_text(observation: Observation) -> str:
-    """The original's "N min"; short lab runs (time unit 1 s) read better in seconds."""
-    result = observation.result
-    if result is None:
-        return "0 min"
-    seconds = getattr(result, "actual_duration_seconds", None)
-    if seconds is None and result.started_at and result.finished_at:
-        try:
-            start = datetime.fromisoformat(result.started_at)
-            end = datetime.fromisoformat(result.finished_at)
-            seconds = (end - start).total_seconds()
-        except ValueError:
-            seconds = None
-    if isinstance(seconds, int | float) and seconds < 120:
-        return f"{seconds:.1f} s"
-    if result.duration_minutes is not None and getattr(result, "time_unit_seconds", 60) == 60:
-        return f"{result.duration_minutes:g} min"
-    if isinstance(seconds, int | float):
-        return f"{seconds / 60:.1f} min"
-    return "? min"
-
-
-def _detail_lines(observation: Observation) -> list[str]:
-    """The lines the original summary did not have: when, how and why it died."""
-    result = observation.result
-    if result is None:
-        return []
-    lines = []
-    if observation.died and observation.precise:
-        how = f", detected by {result.detected_by}" if result.detected_by else ""
-        idle = ""
-        if result.idle_seconds_before_disconnect is not None:
-            idle = f" (after {format_seconds(result.idle_seconds_before_disconnect)} idle)"
-        lines.append(
-            f"Disconnected {format_seconds(result.seconds_to_disconnect)} after start{idle}{how}"
-        )
-    if result.server_message or result.sqlstate:
-        code = f"[{result.sqlstate}] " if result.sqlstate else ""
-        lines.append(f"Server said: {code}{result.server_message or ''}".rstrip())
-    if result.heartbeats_ok is not None:
-        pids = result.backend_pids_seen or []
-        lines.append(f"Heartbeats OK: {result.heartbeats_ok} | Backend PIDs seen: {len(pids)}")
-    if result.notifications_sent is not None or result.notifications_received is not None:
-        median, maximum = _latency(result.notify_latency_ms)
-        latency = (
-            f" (latency median {median:g} ms, max {maximum:g} ms)" if median is not None else ""
-        )
-        sent = (
-            f"{result.notifications_sent} sent, " if result.notifications_sent is not None else ""
-        )
-        lines.append(f"Notifications: {sent}{result.notifications_received or 0} received{latency}")
-    return lines
-
-
-def _latency(value: Any) -> tuple[float | None, float | None]:
-    if isinstance(value, dict):
-        return value.get("median"), value.get("max")
-    if isinstance(value, list | tuple) and len(value) == 2:
-        return value[0], value[1]
-    return None, None
-
-
-def summary_lines(tasks: list[dict[str, Any]]) -> list[str]:
-    """The guide's TEST SUMMARY block (the original tool's layout, plus timing lines)."""
-    observations = [observe(task) for task in tasks]
-    passed, failed, unfinished = [], [], []
-    for observation in observations:
-        if observation.task_state is not None and observation.task_state not in FINAL_STATES:
-            unfinished.append(observation)
-        elif _passed(observation):
-            passed.append(observation)
-        else:
-            failed.append(observation)
-
-    lines = [RULE, "TEST SUMMARY", RULE]
-    for title, mark, group in (("PASSED", "✓", passed), ("FAILED", "✗", failed)):
-        if not group:
-            continue
-        lines += ["", f"{mark} {title} ({len(group)}):"]
-        for observation in group:
-            result = observation.result
-            if result is None or observation.task_state not in (None, "completed"):
-                alive = False
-                pid = "N/A"
-            else:
-                alive = observation.died is False
-                pid = result.backend_pid if result.backend_pid is not None else "N/A"
-            lines.append(f"  • {observation.test_name}")
-            lines.append(
-                f"    Duration: {_duration_text(observation)} | Backend PID: {pid} | "
-                f"Connection: {'ALIVE' if alive else 'DEAD'}"
-            )
-            lines += [f"    {line}" for line in _detail_lines(observation)]
-            if observation.task_state not in (None, "completed"):
-                reason = f": {observation.task_error}" if observation.task_error else ""
-                lines.append(f"    Error: Task {observation.task_state}{reason}")
-            elif title == "FAILED" and result is not None and result.error:
-                lines.append(f"    Error: {_error_text(result.error)}")
-    if unfinished:
-        lines += ["", f"… NOT FINISHED ({len(unfinished)}):"]
-        lines += [f"  • {o.test_name}: {o.task_state}" for o in unfinished]
-    total = len(passed) + len(failed)
-    lines += ["", "-" * 60, f"Total: {total} | Passed: {len(passed)} | Failed: {len(failed)}"]
-    if unfinished:
-        lines[-1] += f" | Not finished: {len(unfinished)}"
-    lines.append(RULE)
-    return lines
-
-
-# --- diagnosis ---------------------------------------------------------------------
 
 SEVERITIES = ("ok", "info", "warning", "critical", "inconclusive")
 
@@ -417,7 +157,7 @@ class _Diagnoser:
             expected = self._expected_cutoff()
             compare = ""
             if expected:
-                if _same_time(cutoff, expected):
+                if same_time(cutoff, expected):
                     compare = f" This matches the expected cutoff of {format_seconds(expected)}."
                 else:
                     compare = f" The server expected {format_seconds(expected)}."
@@ -509,7 +249,7 @@ class _Diagnoser:
             cutoff = self.diagnosis.estimated_idle_cutoff_seconds
             if cutoff is not None and seconds is not None and seconds < cutoff * 0.9:
                 relation = "shorter than the idle cutoff: a separate in-transaction timeout"
-            elif cutoff is not None and seconds is not None and _same_time(seconds, cutoff):
+            elif cutoff is not None and seconds is not None and same_time(seconds, cutoff):
                 relation = "the same as the idle cutoff"
             else:
                 relation = "an in-transaction limit"
@@ -544,7 +284,7 @@ class _Diagnoser:
         idle = work.idle_seconds
         in_transaction = self.diagnosis.in_transaction_cutoff_seconds
         paused_too_long = work.result.sqlstate == IN_TRANSACTION_SQLSTATE or (
-            idle is not None and in_transaction is not None and _same_time(idle, in_transaction)
+            idle is not None and in_transaction is not None and same_time(idle, in_transaction)
         )
         if paused_too_long:
             self.add(
@@ -624,7 +364,7 @@ class _Diagnoser:
                     "critical",
                 )
             elif received > 0:
-                median, maximum = _latency(result.notify_latency_ms)
+                median, maximum = notify_latency(result.notify_latency_ms)
                 latency = f" (latency median {median:g} ms, max {maximum:g} ms)" if median else ""
                 self.add(
                     "Notifications are delivered",
@@ -650,7 +390,7 @@ class _Diagnoser:
                 if (
                     cutoff is not None
                     and active.idle_seconds is not None
-                    and _same_time(active.idle_seconds, cutoff)
+                    and same_time(active.idle_seconds, cutoff)
                 ):
                     self.notifications_count = False
                     self.add(
@@ -664,7 +404,7 @@ class _Diagnoser:
             return
         if listen.died and active.died:
             a, b = listen.idle_seconds, active.idle_seconds
-            if a is not None and b is not None and _same_time(a, b):
+            if a is not None and b is not None and same_time(a, b):
                 self.notifications_count = False
                 self.add(
                     "Notifications do not count as activity",
@@ -796,194 +536,3 @@ def _server_said(result: ProbeResult) -> str:
 def diagnose(results: list[dict[str, Any]]) -> Diagnosis:
     """What the results say: findings and a recommendation (see module docstring)."""
     return _Diagnoser([observe(item) for item in results]).run()
-
-
-# --- exports -----------------------------------------------------------------------
-
-CSV_COLUMNS = (
-    "run_id",
-    "test_name",
-    "task_href",
-    "task_state",
-    "status",
-    "connection_alive",
-    "disconnected",
-    "seconds_to_disconnect",
-    "idle_seconds_before_disconnect",
-    "detected_by",
-    "sqlstate",
-    "server_message",
-    "heartbeats_ok",
-    "backend_pids_seen",
-    "pinning_observed",
-    "notifications_sent",
-    "notifications_received",
-    "notify_latency_ms_median",
-    "notify_latency_ms_max",
-    "expected_cutoff_seconds",
-    "planned_duration_seconds",
-    "duration_minutes",
-    "started_at",
-    "finished_at",
-    "error",
-)
-
-
-def _task_rows(run: Run | None, tasks: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Every test of the run, finished or not, in dispatch order."""
-    if tasks is None:
-        tasks = run.task_results() if run is not None else []
-    if run is None:
-        return list(tasks)
-    by_href = {task.get("pulp_href"): task for task in tasks}
-    by_name = {task.get("test_name"): task for task in tasks}
-    rows = []
-    for run_task in run.tasks:
-        task = by_href.get(run_task.task_href) or next(
-            (t for href, t in by_href.items() if href and f"/{run_task.task_id}/" in href), None
-        )
-        task = task or by_name.get(run_task.test_name)
-        if task is None:
-            task = {"pulp_href": run_task.task_href, "state": "unknown"}
-        rows.append({**task, "test_name": run_task.test_name})
-    return rows
-
-
-def _row(run: Run | None, task: dict[str, Any]) -> dict[str, Any]:
-    observation = observe(task)
-    result = observation.result or ProbeResult()
-    median, maximum = _latency(result.notify_latency_ms)
-    pids = result.backend_pids_seen
-    return {
-        "run_id": run.id if run is not None else "",
-        "test_name": observation.test_name,
-        "task_href": task.get("pulp_href", ""),
-        "task_state": observation.task_state or "",
-        "status": result.status,
-        "connection_alive": result.connection_alive,
-        "disconnected": observation.died,
-        "seconds_to_disconnect": result.seconds_to_disconnect,
-        "idle_seconds_before_disconnect": result.idle_seconds_before_disconnect,
-        "detected_by": result.detected_by,
-        "sqlstate": result.sqlstate,
-        "server_message": result.server_message,
-        "heartbeats_ok": result.heartbeats_ok,
-        "backend_pids_seen": " ".join(map(str, pids)) if pids else None,
-        "pinning_observed": result.pinning_observed,
-        "notifications_sent": result.notifications_sent,
-        "notifications_received": result.notifications_received,
-        "notify_latency_ms_median": median,
-        "notify_latency_ms_max": maximum,
-        "expected_cutoff_seconds": result.expected_cutoff_seconds,
-        "planned_duration_seconds": result.planned_duration_seconds,
-        "duration_minutes": result.duration_minutes,
-        "started_at": result.started_at or task.get("started_at"),
-        "finished_at": result.finished_at or task.get("finished_at"),
-        "error": _error_text(result.error) or observation.task_error,
-    }
-
-
-def to_csv(run: Run | None, tasks: list[dict[str, Any]] | None = None) -> str:
-    """One row per test (the columns of CSV_COLUMNS); empty cells for unknown values."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for task in _task_rows(run, tasks):
-        row = _row(run, task)
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
-    return buffer.getvalue()
-
-
-def _run_header(run: Run | None) -> dict[str, Any]:
-    if run is None:
-        return {}
-    return run.model_dump(mode="json", exclude={"final"})
-
-
-def to_json(run: Run | None, tasks: list[dict[str, Any]] | None = None) -> str:
-    """Everything: the run, a row per test, the raw tasks, the summary and diagnosis."""
-    from rds_tui.runs import without_secrets
-
-    rows = _task_rows(run, tasks)
-    diagnosis = diagnose(rows)
-    document = {
-        "run": _run_header(run),
-        "tests": [_row(run, task) for task in rows],
-        "summary": summary_lines(rows),
-        "diagnosis": asdict(diagnosis),
-        "tasks": rows,
-    }
-    return json.dumps(without_secrets(document), indent=2, ensure_ascii=False, default=str) + "\n"
-
-
-def _died_after(observation: Observation) -> str:
-    """When it died; '≤' marks an upper bound (found dead later, not seen dying)."""
-    text = format_seconds(observation.seconds_to_disconnect)
-    return text if observation.precise else f"≤ {text}"
-
-
-def _cell(value: Any) -> str:
-    if value is None or value == "":
-        return "–"
-    text = str(value).replace("\n", " ").replace("|", "\\|")
-    return text
-
-
-def to_markdown(run: Run | None, tasks: list[dict[str, Any]] | None = None) -> str:
-    """A report to paste into the ticket: context, per-test table, diagnosis, summary."""
-    rows = _task_rows(run, tasks)
-    diagnosis = diagnose(rows)
-    lines = []
-    if run is not None:
-        lines.append(f"# RDS connection tests: run {run.id}")
-        lines.append("")
-        profile = f" (profile {run.profile})" if run.profile else ""
-        lines.append(f"- Server: {run.api_root}{profile}")
-        lines.append(f"- Dispatched: {run.created_at:%Y-%m-%d %H:%M:%S %Z}")
-        if run.options:
-            options = ", ".join(f"{key}={value}" for key, value in run.options.items())
-            lines.append(f"- Options: {options}")
-        if run.correlation_id:
-            lines.append(f"- Correlation ID (the tasks' logging_cid): {run.correlation_id}")
-    else:
-        lines.append("# RDS connection tests")
-    lines += [
-        "",
-        "## Results",
-        "",
-        "| Test | Task | Connection | Died after | Idle before death | Detected by "
-        + "| Server message |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for task in rows:
-        observation = observe(task)
-        result = observation.result
-        died = observation.died
-        connection = "DIED" if died else "alive" if died is False else "?"
-        message = None
-        if result is not None and (result.server_message or result.sqlstate):
-            message = f"{result.sqlstate or ''} {result.server_message or ''}".strip()
-        lines.append(
-            "| "
-            + " | ".join(
-                _cell(value)
-                for value in (
-                    observation.test_name,
-                    observation.task_state,
-                    connection,
-                    _died_after(observation) if died else None,
-                    format_seconds(result.idle_seconds_before_disconnect)
-                    if died and result.idle_seconds_before_disconnect is not None
-                    else None,
-                    result.detected_by if result is not None else None,
-                    message or (observation.task_error if observation.task_error else None),
-                )
-            )
-            + " |"
-        )
-    lines += ["", "## Diagnosis", ""]
-    for finding in diagnosis.findings:
-        lines.append(f"- **{finding.title}** ({finding.severity}): {finding.detail}")
-    lines += ["", f"**Recommendation:** {diagnosis.recommendation}", ""]
-    lines += ["## Test summary", "", "```text", *summary_lines(rows), "```", ""]
-    return "\n".join(lines)

@@ -1,0 +1,35 @@
+"""What a run's results mean: the TEST SUMMARY, a diagnosis, and exports.
+
+One job per module: `observations` reads results (through rds_tui.outcome), `summary`
+writes the guide's TEST SUMMARY, `diagnosis` holds the rules, `exports` the formats.
+"""
+
+from __future__ import annotations
+
+from rds_tui.report.diagnosis import Diagnosis, Finding, diagnose
+from rds_tui.report.exports import (
+    CSV_COLUMNS,
+    FORMATS,
+    render,
+    to_csv,
+    to_json,
+    to_markdown,
+)
+from rds_tui.report.observations import Observation, format_seconds, observe
+from rds_tui.report.summary import summary_lines
+
+__all__ = [
+    "CSV_COLUMNS",
+    "FORMATS",
+    "Diagnosis",
+    "Finding",
+    "Observation",
+    "diagnose",
+    "format_seconds",
+    "observe",
+    "render",
+    "summary_lines",
+    "to_csv",
+    "to_json",
+    "to_markdown",
+]

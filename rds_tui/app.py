@@ -16,6 +16,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
+from rds_tui.constants import DASHBOARD_POLL_INTERVAL_SECONDS
 from rds_tui.palette import DashboardCommands
 from rds_tui.widgets.clock import Clock
 
@@ -23,9 +24,7 @@ if TYPE_CHECKING:
     from rds_tui.api import PulpClient
     from rds_tui.profiles import Profile, ProfileStore
     from rds_tui.runs import RunStore
-
-# The dashboard polls less often than pulp-cli: timers tick locally in between.
-DEFAULT_POLL_INTERVAL = 10.0
+    from rds_tui.service.runs import RunService
 
 
 def default_client_factory(profile: Profile) -> PulpClient:
@@ -57,7 +56,7 @@ class RdsTuiApp(App[int]):
         client_factory: Callable[[Profile], Any] | None = None,
         clock: Clock | None = None,
         bell: bool = False,
-        default_poll_interval: float = DEFAULT_POLL_INTERVAL,
+        default_poll_interval: float = DASHBOARD_POLL_INTERVAL_SECONDS,
     ) -> None:
         super().__init__()
         self.start_profile = profile_name
@@ -88,6 +87,13 @@ class RdsTuiApp(App[int]):
 
             self._run_store = RunStore()
         return self._run_store
+
+    @property
+    def service(self) -> RunService:
+        """The run service on this dashboard's history (dispatch, watch, cancel, export)."""
+        from rds_tui.service.runs import RunService
+
+        return RunService(self.runs)
 
     def poll_interval_for(self, profile: Profile | None) -> float:
         if profile is not None and profile.poll_interval:

@@ -2,8 +2,9 @@
 
 A reader never sees a half-written file: the data goes to a temporary file in the
 same directory, is fsynced, then renamed over the target (rename is atomic on POSIX).
-Files are created 0600 and directories 0700 because they may hold credentials or
-details of production hosts.
+Private files are created 0600 and directories 0700 because they may hold credentials
+or details of production hosts; files meant to be shared (exports) get the mode the
+user's umask gives any new file.
 """
 
 from __future__ import annotations
@@ -17,6 +18,20 @@ from pathlib import Path
 
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIR_MODE = 0o700
+_NEW_FILE_MODE = 0o666  # what open() asks for; the umask takes bits away
+
+
+def umask_file_mode() -> int:
+    """The mode a new file gets under the process's umask (like `touch` would)."""
+    try:  # Linux: readable without changing the umask (which is process-wide)
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return _NEW_FILE_MODE & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    current = os.umask(0o077)
+    os.umask(current)
+    return _NEW_FILE_MODE & ~current
 
 
 def ensure_private_dir(directory: Path) -> None:

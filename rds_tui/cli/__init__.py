@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rds_tui import __version__
+from rds_tui.credentials import ENV_API_ROOT, ENV_PASSWORD, ENV_USER
 
 if TYPE_CHECKING:
-    from rds_tui.api import PulpClient
+    from rds_tui.credentials import ConnectionFlags, ResolvedConnection
 
 # Exit codes (documented in --help and the README).
 EXIT_OK = 0  # every task finished (a dead connection is a finding, not an error)
@@ -67,11 +67,6 @@ _VALUE_OPTIONS = {
     "--ca-bundle",
     "--profile",
 }
-
-ENV_API_ROOT = "PULP_API_ROOT"
-ENV_USER = "PULP_USER"
-ENV_PASSWORD = "PULP_PASSWORD"
-DEFAULT_POLL_INTERVAL = 60.0
 
 
 class UsageError(Exception):
@@ -149,165 +144,68 @@ def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = 
     )
 
 
-@dataclass
-class Connection:
-    """Where and how to reach a Pulp server, resolved from flags, profile and env."""
+def connection_flags(args: argparse.Namespace) -> ConnectionFlags:
+    """The connection options given on this command line (None: not given)."""
+    from rds_tui.credentials import ConnectionFlags
 
-    api_root: str | None
-    api_prefix: str = "/pulp/"
-    domain: str = "default"
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    cert: str | None = None
-    key: str | None = None
-    verify: bool | str = True
-    profile: Any = None  # the rds_tui.profiles.Profile used, if any
-
-    @property
-    def profile_name(self) -> str | None:
-        return self.profile.name if self.profile is not None else None
-
-    def require_api_root(self) -> str:
-        if not self.api_root:
-            raise UsageError(
-                "no server given: pass --api-root https://your-pulp-instance.com, "
-                f"set {ENV_API_ROOT}, or use --profile NAME"
-            )
-        return self.api_root
-
-    def require_password(self) -> None:
-        """A user without a password can only fail with 401: say what is missing first."""
-        if self.username and self.password is None and not self.cert:
-            source = (
-                f"profile {self.profile.name!r}, password: {self.profile.password_source()}"
-                if self.profile is not None
-                else "no --password"
-            )
-            raise UsageError(
-                f"no password for user {self.username!r} ({source}): set {ENV_PASSWORD}, "
-                "or use a profile with password_env, or --password"
-            )
-
-    def client(self, *, correlation_id: str | None = None, timeout: float = 30.0) -> PulpClient:
-        from rds_tui.api import PulpClient
-
-        auth = (self.username, self.password or "") if self.username else None
-        return PulpClient(
-            self.require_api_root(),
-            self.api_prefix,
-            self.domain,
-            auth=auth,
-            cert=self.cert,
-            key=self.key,
-            verify=self.verify,
-            timeout=timeout,
-            correlation_id=correlation_id,
-        )
+    option = lambda name: getattr(args, name, None)
+    return ConnectionFlags(
+        api_root=option("api_root"),
+        api_prefix=option("api_prefix"),
+        domain=option("domain"),
+        user=option("user"),
+        password=option("password"),
+        cert=option("cert"),
+        key=option("key"),
+        verify=option("verify_ssl"),
+        profile=option("profile"),
+    )
 
 
-def load_profile(name: str) -> Any:
-    """The named profile, or a UsageError with the store's message."""
-    from rds_tui.profiles import ProfileError, ProfileStore
+def resolve_connection(args: argparse.Namespace, *, run: Any = None) -> ResolvedConnection:
+    """rds_tui.credentials.resolve for this command line; its errors are usage errors,
+    its notes and the risky choices become warnings on stderr."""
+    from rds_tui.credentials import CredentialError, resolve
 
     try:
-        return ProfileStore().get(name)
-    except ProfileError as exc:
+        connection = resolve(connection_flags(args), run=run)
+    except CredentialError as exc:
         raise UsageError(str(exc)) from None
-
-
-def check_api_root(api_root: str) -> str:
-    """The base URL, or a UsageError for an address that cannot be one."""
-    from urllib.parse import urlsplit
-
-    text = api_root.strip()
-    parts = urlsplit(text if "://" in text else "https://" + text)
-    if parts.username is not None or parts.password is not None:
-        # Never echo it: the URL holds a password.
-        raise UsageError(
-            "--api-root contains credentials (user:password@host); give the user with "
-            f"--user and the password with {ENV_PASSWORD} instead"
-        )
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"--api-root {api_root!r} is not a server URL; use https://HOST[:PORT]")
-    if parts.path.strip("/") or parts.query:
-        raise UsageError(
-            f"--api-root {api_root!r} has a path: give the server's base URL "
-            f"({parts.scheme}://{parts.netloc}); the Pulp API path goes in --api-prefix"
-        )
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def resolve_connection(args: argparse.Namespace, *, run: Any = None) -> Connection:
-    """Flags win over the profile, the profile over the environment. For an existing
-    run (`watch`, `cancel`) the server is the run's, and its profile is the default."""
-    option = lambda name: getattr(args, name, None)
-    profile_name = option("profile") or (run.profile if run is not None else None)
-    profile = None
-    if profile_name:
-        try:
-            profile = load_profile(profile_name)
-        except UsageError:
-            if option("profile"):
-                raise
-            # The run's profile was removed since: fall back to flags and environment.
-
-    def pick(flag: str, profile_field: str, env: str | None = None) -> Any:
-        value = option(flag)
-        if value is None and profile is not None:
-            value = getattr(profile, profile_field)
-        if value is None and env:
-            value = os.environ.get(env) or None
-        return value
-
-    if run is not None:
-        api_root, api_prefix, domain = run.api_root, run.api_prefix, getattr(run, "domain", None)
-    else:
-        api_root = pick("api_root", "api_root", ENV_API_ROOT)
-        api_prefix, domain = pick("api_prefix", "api_prefix"), pick("domain", "domain")
-
-    if api_root:
-        api_root = check_api_root(api_root)
-    username = pick("user", "username", ENV_USER)
-    password = option("password")
-    if password is not None:
+    if getattr(args, "password", None) is not None:
         print(
             "warning: a password given with --password is visible to other users in the "
             f"process list; prefer {ENV_PASSWORD} or a profile with password_env",
             file=sys.stderr,
         )
-    if password is None and profile is not None:
-        password = profile.resolve_password()
-    if password is None:
-        password = os.environ.get(ENV_PASSWORD)
-    if password is not None and not username:
-        raise UsageError(f"a password was given but no user: add --user NAME (or {ENV_USER})")
-
-    cert, key = pick("cert", "cert"), pick("key", "key")
-    if key and not cert:
-        raise UsageError("--key needs --cert (the client certificate it belongs to)")
-    for label, path in (("--cert", cert), ("--key", key)):
-        if path and not os.path.isfile(os.path.expanduser(path)):
-            raise UsageError(f"{label} {path}: no such file")
-    verify = pick("verify_ssl", "verify_ssl")
-    if verify is None:
-        verify = True
-    if isinstance(verify, str) and verify.lower() in ("true", "false"):
-        verify = verify.lower() == "true"
-    if isinstance(verify, str) and not os.path.exists(os.path.expanduser(verify)):
-        raise UsageError(f"--ca-bundle {verify}: no such file")
-    if verify is False:
+    if connection.verify is False:
         print("warning: TLS certificate verification is disabled", file=sys.stderr)
-    return Connection(
-        api_root=api_root,
-        api_prefix=api_prefix or "/pulp/",
-        domain=domain or "default",
-        username=username,
-        password=password,
-        cert=os.path.expanduser(cert) if cert else None,
-        key=os.path.expanduser(key) if key else None,
-        verify=os.path.expanduser(verify) if isinstance(verify, str) else verify,
-        profile=profile,
-    )
+    for note in connection.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    return connection
+
+
+def require_api_root(connection: ResolvedConnection) -> str:
+    if not connection.api_root:
+        raise UsageError(
+            "no server given: pass --api-root https://your-pulp-instance.com, "
+            f"set {ENV_API_ROOT}, or use --profile NAME"
+        )
+    return connection.api_root
+
+
+def require_password(connection: ResolvedConnection) -> None:
+    """A user without a password can only fail with 401: say what is missing first."""
+    if connection.missing_password:
+        profile = connection.profile
+        source = (
+            f"profile {profile.name!r}, password: {profile.password_source()}"
+            if profile is not None and profile.username == connection.username
+            else "no --password"
+        )
+        raise UsageError(
+            f"no password for user {connection.username!r} ({source}): set {ENV_PASSWORD}, "
+            "or use a profile with password_env, or --password"
+        )
 
 
 # --- parser and dispatch -------------------------------------------------------------

@@ -17,9 +17,14 @@ from typing import Any
 
 from rds_tui import cli
 from rds_tui.cli import UsageError
+from rds_tui.constants import (
+    DEFAULT_DURATION_MINUTES,
+    HEADLESS_POLL_INTERVAL_SECONDS,
+    MAX_DURATION_MINUTES,
+    MIN_DURATION_MINUTES,
+)
 
 GUIDE_NAME = "rds_connection_tests"
-MAX_DURATION_MINUTES = 300
 
 
 def _positive_float(text: str) -> float:
@@ -37,8 +42,10 @@ def _duration(text: str) -> int:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of minutes") from None
-    if not 1 <= value <= MAX_DURATION_MINUTES:
-        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_DURATION_MINUTES} minutes")
+    if not MIN_DURATION_MINUTES <= value <= MAX_DURATION_MINUTES:
+        raise argparse.ArgumentTypeError(
+            f"must be between {MIN_DURATION_MINUTES} and {MAX_DURATION_MINUTES} minutes"
+        )
     return value
 
 
@@ -73,13 +80,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--poll-interval",
         type=_positive_float,
         metavar="SECONDS",
-        help=f"seconds between status checks (default {cli.DEFAULT_POLL_INTERVAL:.0f}, or the profile's)",
+        help=(
+            f"seconds between status checks (default {HEADLESS_POLL_INTERVAL_SECONDS:.0f}, "
+            "or the profile's)"
+        ),
     )
     tests.add_argument(
         "--duration",
         type=_duration,
         metavar="MINUTES",
-        help="how long each test holds its connection, in the server's minutes (default 50)",
+        help=(
+            "how long each test holds its connection, in the server's minutes "
+            f"(default {DEFAULT_DURATION_MINUTES})"
+        ),
     )
     tests.add_argument("--sequential", action="store_true", help="run the tests one after another")
     tests.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -132,9 +145,11 @@ def emit_json(document: dict[str, Any]) -> None:
 
 
 def _api_failure(exc: Exception, as_json: bool, extra: dict[str, Any] | None = None) -> int:
-    err(f"rds-tui: error: {exc}")
+    from rds_tui.cli.hints import describe
+
+    err(f"rds-tui: error: {describe(exc)}")
     if as_json:
-        emit_json({**(extra or {}), "error": str(exc), "error_type": type(exc).__name__})
+        emit_json({**(extra or {}), "error": describe(exc), "error_type": type(exc).__name__})
     return cli.EXIT_API
 
 
@@ -154,8 +169,10 @@ def list_tests(args: argparse.Namespace) -> int:
 
         fetched = asyncio.run(_fetch_catalog(connection))
         if isinstance(fetched, Exception):
+            from rds_tui.cli.hints import describe
+
             note = (
-                f"could not get the list from {connection.api_root} ({fetched}); "
+                f"could not get the list from {connection.api_root} ({describe(fetched)}); "
                 "showing the built-in catalog"
             )
         else:
@@ -191,7 +208,7 @@ def list_tests(args: argparse.Namespace) -> int:
     return cli.EXIT_OK
 
 
-async def _fetch_catalog(connection: cli.Connection) -> Any:
+async def _fetch_catalog(connection: Any) -> Any:
     from rds_tui.api import ApiError
 
     try:
@@ -239,8 +256,8 @@ def run_tests_command(args: argparse.Namespace) -> int:
         return list_tests(args)
     connection = cli.resolve_connection(args)
     tests = resolve_tests(args.tests, args.all, connection.profile)
-    connection.require_api_root()
-    connection.require_password()
+    cli.require_api_root(connection)
+    cli.require_password(connection)
     if args.read_only:
         raise UsageError("--read-only: dispatching tests is disabled")
     profile = connection.profile
@@ -256,7 +273,7 @@ def _poll_interval(args: argparse.Namespace, profile: Any) -> float:
         return args.poll_interval
     if profile is not None and profile.poll_interval:
         return profile.poll_interval
-    return cli.DEFAULT_POLL_INTERVAL
+    return HEADLESS_POLL_INTERVAL_SECONDS
 
 
 def _run_async(make_coroutine: Any) -> int:
@@ -317,7 +334,7 @@ class _Session:
 async def _dispatch_and_monitor(
     session: _Session,
     args: argparse.Namespace,
-    connection: cli.Connection,
+    connection: Any,
     tests: list[str],
     duration: int | None,
     interval: float,
@@ -326,8 +343,9 @@ async def _dispatch_and_monitor(
 
     from rds_tui import catalog
     from rds_tui.api import ApiError
+    from rds_tui.service.runs import DispatchOptions, RunService
 
-    api_root = connection.require_api_root()
+    api_root = cli.require_api_root(connection)
     as_json = args.json
     if not as_json:
         out(f"Dispatching {len(tests)} test(s) to {api_root}")
@@ -337,22 +355,28 @@ async def _dispatch_and_monitor(
             out(f"  - {name}: {builtin.description}" if builtin else f"  - {name}")
         out()
     correlation_id = session.correlation_id = uuid.uuid4().hex
-    options: dict[str, Any] = {
-        "run_sequentially": bool(args.sequential),
-        "duration_minutes": duration,
-        "poll_interval": interval,
-    }
+    options = DispatchOptions(duration_minutes=duration, run_sequentially=bool(args.sequential))
+    service = RunService()
     try:
         async with connection.client(correlation_id=correlation_id) as client:
-            response = await client.dispatch(
-                tests, run_sequentially=bool(args.sequential), duration_minutes=duration
+            dispatched = await service.dispatch(
+                client,
+                tests,
+                options,
+                profile_name=connection.profile_name,
+                poll_interval=interval,
             )
-            run = _record_run(connection, tests, options, correlation_id, response, client)
+            run = dispatched.run
+            if dispatched.save_error is not None:
+                err(
+                    f"warning: could not save the run to the history ({dispatched.save_error}); "
+                    "`watch` will not find it. Task ids are printed below."
+                )
             session.run, session.as_json = run, as_json
             if as_json:
                 session.json_document = _run_document(run, client, None)
             else:
-                _print_dispatched(run, response, client)
+                _print_dispatched(run, dispatched.response, client)
             if not args.monitor:
                 if as_json:
                     document = _run_document(run, client, None)
@@ -361,47 +385,13 @@ async def _dispatch_and_monitor(
                 else:
                     out(f"Monitoring disabled. Follow the tasks with: rds-tui watch {run.id}")
                 return cli.EXIT_OK
-            return await _monitor(session, client, run, interval)
+            return await _monitor(session, service, client, run, interval)
     except ApiError as exc:
         extra = session.json_document if session.run is not None else {"tests": tests}
         code = _api_failure(exc, as_json, extra)
         if session.run is not None:
             err(f"The tasks keep running; re-attach with: rds-tui watch {session.run.id}")
         return code
-
-
-def _record_run(
-    connection: cli.Connection,
-    tests: list[str],
-    options: dict[str, Any],
-    correlation_id: str,
-    response: Any,
-    client: Any,
-) -> Any:
-    """Write the run to the history right away: nothing is lost if the terminal closes."""
-    from rds_tui.runs import Run, RunError, RunStore, RunTask
-
-    run = Run(
-        profile=connection.profile_name,
-        api_root=client.base_url,
-        api_prefix=client.api_prefix,
-        domain=client.domain,
-        tests=tests,
-        options=options,
-        correlation_id=correlation_id,
-        tasks=[
-            RunTask(**t.model_dump(include={"test_name", "task_id", "task_href"}))
-            for t in response.tasks
-        ],
-    )
-    try:
-        RunStore().create(run)
-    except (RunError, OSError) as exc:
-        err(
-            f"warning: could not save the run to the history ({exc}); `watch` will not "
-            "find it. Task ids are printed below."
-        )
-    return run
 
 
 def _print_dispatched(run: Any, response: Any, client: Any) -> None:
@@ -455,9 +445,12 @@ def _run_document(run: Any, client: Any, snapshots: Any) -> dict[str, Any]:
 class StatusPrinter:
     """Turns monitor events into the guide's text output."""
 
-    def __init__(self, interval: float, run_id: str = "RUN") -> None:
+    def __init__(self, interval: float, run: Any) -> None:
+        from rds_tui.outcome import RunTiming
+
         self.interval = interval
-        self.run_id = run_id
+        self.run_id = run.id
+        self.timing = RunTiming.from_run(run)
         self.results_shown: set[str] = set()
 
     def header(self) -> None:
@@ -467,7 +460,7 @@ class StatusPrinter:
 
     def status_check(self, snapshots: list[Any], elapsed_seconds: float) -> None:
         out()
-        out(f"--- Status Check (T+{int(elapsed_seconds // 60)} minutes) ---")
+        out(f"--- Status Check (T+{self.timing.server_minutes(elapsed_seconds)} minutes) ---")
         for snapshot in snapshots:
             for line in self.task_lines(snapshot):
                 out(line)
@@ -517,26 +510,20 @@ def _result_text(result: Any, run_id: str) -> str:
     return str(result)
 
 
-async def _monitor(session: _Session, client: Any, run: Any, interval: float) -> int:
-    """Poll until every task is final; store finished results with the run."""
+async def _monitor(session: _Session, service: Any, client: Any, run: Any, interval: float) -> int:
+    """Poll until every task is final; the service stores finished results with the run."""
     from rds_tui.api import ApiError
-    from rds_tui.monitor import Polled, PollFailed, PollRecovered, RunMonitor, TaskFinished
-    from rds_tui.runs import RunError, RunStore
+    from rds_tui.monitor import Polled, PollFailed, PollRecovered
+    from rds_tui.service.runs import RunNotSaved
 
-    store = RunStore()
-    monitor = RunMonitor(client, run, interval=interval)
-    printer = StatusPrinter(interval, run.id)
+    printer = StatusPrinter(interval, run)
     as_json = session.as_json
     if not as_json:
         printer.header()
 
     def on_event(event: Any) -> None:
-        if isinstance(event, TaskFinished):
-            if run.record_task(event.snapshot.as_dict()):
-                try:
-                    store.save(run)
-                except (RunError, OSError) as exc:
-                    err(f"warning: could not save results to the run history: {exc}")
+        if isinstance(event, RunNotSaved):
+            err(f"warning: could not save results to the run history: {event.error}")
         elif isinstance(event, Polled):
             if as_json:
                 session.json_document = _run_document(run, client, event.snapshots)
@@ -560,7 +547,7 @@ async def _monitor(session: _Session, client: Any, run: Any, interval: float) ->
             )
 
     try:
-        snapshots = await monitor.run(on_event)
+        snapshots = await service.watch(service.monitor(client, run, interval), run, on_event)
     except ApiError as exc:
         code = _api_failure(exc, as_json, session.json_document)
         err(f"Monitoring stopped. The tasks keep running; re-attach with: rds-tui watch {run.id}")
@@ -633,7 +620,7 @@ def watch_command(args: argparse.Namespace) -> int:
     if run.finished:
         return _show_finished(run, args.json)
     connection = cli.resolve_connection(args, run=run)
-    connection.require_password()
+    cli.require_password(connection)
     interval = _poll_interval(args, connection.profile)
     return _run_async(lambda session: _watch(session, args, connection, run, interval))
 
@@ -641,11 +628,12 @@ def watch_command(args: argparse.Namespace) -> int:
 async def _watch(
     session: _Session,
     args: argparse.Namespace,
-    connection: cli.Connection,
+    connection: Any,
     run: Any,
     interval: float,
 ) -> int:
     from rds_tui.api import ApiError
+    from rds_tui.service.runs import RunService
 
     session.run, session.as_json = run, args.json
     if not args.json:
@@ -656,28 +644,19 @@ async def _watch(
     try:
         async with connection.client(correlation_id=run.correlation_id) as client:
             session.json_document = _run_document(run, client, None)
-            return await _monitor(session, client, run, interval)
+            return await _monitor(session, RunService(), client, run, interval)
     except ApiError as exc:
         return _api_failure(exc, args.json, session.json_document)
 
 
 def _show_finished(run: Any, as_json: bool) -> int:
     """A run that already finished: its stored results, without asking the server."""
-    from rds_tui.models import MISSING_STATE, Task
-    from rds_tui.monitor import TaskSnapshot
+    from rds_tui.service.runs import stored_snapshots
 
-    snapshots = [
-        TaskSnapshot(
-            t.test_name,
-            t.task_href,
-            task=Task.model_validate(run.final[t.task_href]),
-            missing=run.final[t.task_href].get("state") == MISSING_STATE,
-        )
-        for t in run.tasks
-    ]
+    snapshots = stored_snapshots(run)
     if not as_json:
         out(f"Run {run.id} finished earlier; its results from the run history:")
-        printer = StatusPrinter(0, run.id)
+        printer = StatusPrinter(0, run)
         for snapshot in snapshots:
             for line in printer.task_lines(snapshot):
                 out(line)
@@ -703,45 +682,36 @@ def cancel_command(args: argparse.Namespace) -> int:
             wanted.append(name)
         selected = [t for t in run.tasks if t.test_name in wanted]
     connection = cli.resolve_connection(args, run=run)
-    connection.require_password()
+    cli.require_password(connection)
     return _run_async(lambda session: _cancel(args, connection, run, selected))
 
 
-async def _cancel(
-    args: argparse.Namespace, connection: cli.Connection, run: Any, selected: list[Any]
-) -> int:
-    from rds_tui.api import ApiError, Conflict
+async def _cancel(args: argparse.Namespace, connection: Any, run: Any, selected: list[Any]) -> int:
+    from rds_tui.api import ApiError
+    from rds_tui.service.runs import RunService
 
     outcomes = []
     try:
         async with connection.client(correlation_id=run.correlation_id) as client:
-            for task in selected:
-                stored = run.final.get(task.task_href)
-                if stored is not None:
-                    outcome = {
-                        "state": stored.get("state"),
-                        "canceled": False,
-                        "note": "already finished",
+            async for outcome in RunService().cancel(client, run, selected):
+                outcomes.append(
+                    {
+                        "test_name": outcome.test_name,
+                        "task_id": outcome.task_id,
+                        "state": outcome.state,
+                        "canceled": outcome.canceled,
+                        **({} if outcome.canceled else {"note": "already finished"}),
                     }
+                )
+                if args.json:
+                    continue
+                if outcome.canceled:
+                    out(
+                        f"  {outcome.test_name}: {outcome.state} "
+                        f"(cancel requested, task {outcome.task_id})"
+                    )
                 else:
-                    try:
-                        result = await client.cancel(task.task_href)
-                        outcome = {"state": result.state, "canceled": True}
-                    except Conflict:
-                        current = await client.task(task.task_href)
-                        outcome = {
-                            "state": current.state,
-                            "canceled": False,
-                            "note": "already finished",
-                        }
-                outcomes.append({"test_name": task.test_name, "task_id": task.task_id, **outcome})
-                if not args.json:
-                    if outcome["canceled"]:
-                        out(
-                            f"  {task.test_name}: {outcome['state']} (cancel requested, task {task.task_id})"
-                        )
-                    else:
-                        out(f"  {task.test_name}: already finished ({outcome['state']})")
+                    out(f"  {outcome.test_name}: already finished ({outcome.state})")
     except ApiError as exc:
         return _api_failure(exc, args.json, {"run_id": run.id, "tasks": outcomes})
     if args.json:

@@ -30,6 +30,13 @@ from textual.widgets import (
 )
 from textual.widgets.selection_list import Selection
 
+from rds_tui.constants import (
+    DEFAULT_DURATION_MINUTES,
+    DEFAULT_TIME_UNIT_SECONDS,
+    MAX_DURATION_MINUTES,
+    MIN_DURATION_MINUTES,
+    PRODUCTION_CUTOFF_SECONDS,
+)
 from rds_tui.models import Catalog, TestInfo
 from rds_tui.profiles import Profile
 from rds_tui.screens.confirm import ConfirmScreen
@@ -38,10 +45,6 @@ from rds_tui.widgets.timer_bar import format_clock
 
 if TYPE_CHECKING:
     from rds_tui.app import RdsTuiApp
-
-DEFAULT_DURATION_MINUTES = 50
-DEFAULT_TIME_UNIT_SECONDS = 60.0
-PRODUCTION_CUTOFF_SECONDS = 2400.0
 
 
 def describe_test(info: TestInfo) -> Text:
@@ -211,7 +214,7 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         minutes = self._duration_minutes()
         hint = self.query_one("#duration-real", Static)
         if minutes is None:
-            hint.update("1 to 300")
+            hint.update(f"{MIN_DURATION_MINUTES} to {MAX_DURATION_MINUTES}")
             return
         seconds = minutes * self.time_unit_seconds
         unit = "" if self.time_unit_seconds == 60 else f" (1 min = {self.time_unit_seconds:g} s)"
@@ -222,7 +225,7 @@ class PickerScreen(ShowsWorkerErrors, Screen):
             minutes = int(self.query_one("#duration", Input).value)
         except ValueError:
             return None
-        return minutes if 1 <= minutes <= 300 else None
+        return minutes if MIN_DURATION_MINUTES <= minutes <= MAX_DURATION_MINUTES else None
 
     def _optional_float(self, widget_id: str) -> float | None:
         value = self.query_one(f"#{widget_id}", Input).value.strip()
@@ -232,7 +235,10 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         """The run's options as the dispatch request takes them (raises ValueError)."""
         minutes = self._duration_minutes()
         if minutes is None:
-            raise ValueError("the duration must be a whole number of minutes from 1 to 300")
+            raise ValueError(
+                "the duration must be a whole number of minutes from "
+                f"{MIN_DURATION_MINUTES} to {MAX_DURATION_MINUTES}"
+            )
         try:
             heartbeat = self._optional_float("heartbeat")
             notify = self._optional_float("notify")
@@ -321,66 +327,38 @@ class PickerScreen(ShowsWorkerErrors, Screen):
 
     @work(exclusive=True, group="dispatch", exit_on_error=False)
     async def _dispatch(self, tests: list[str], options: dict[str, Any]) -> None:
+        from rds_tui.api import ApiError
+        from rds_tui.runs import RunError
+        from rds_tui.screens.errors import describe_error
+        from rds_tui.service.runs import DispatchOptions
+
         self.notify(f"Dispatching {len(tests)} test(s) to {self.profile.name} ...")
         try:
-            run = await dispatch_run(
-                self.app,
-                self.profile,
-                tests,
-                options,
-                expected_cutoff_seconds=self.cutoff_seconds,
-                time_unit_seconds=self.time_unit_seconds,
-            )
-        except Exception as exc:  # noqa: BLE001 - shown to the user, the app keeps running
-            from rds_tui.screens.errors import describe_error
-
+            async with self.app.client_factory(self.profile) as client:
+                dispatched = await self.app.service.dispatch(
+                    client,
+                    tests,
+                    DispatchOptions(**options),
+                    profile_name=self.profile.name,
+                    poll_interval=self.app.poll_interval_for(self.profile),
+                    catalog=self.catalog if self.offline_reason is None else None,
+                )
+        except ApiError as exc:
             self.notify(describe_error(exc), title="Dispatch failed", severity="error", timeout=20)
+            return
+        run = dispatched.run
+        if dispatched.save_error is not None:
+            # The tasks run anyway: say how to find them again.
+            ids = ", ".join(f"{task.test_name} {task.task_id}" for task in run.tasks)
+            error = RunError(
+                f"The tests were dispatched but the run could not be saved to the history "
+                f"({dispatched.save_error}). Tasks: {ids}; correlation id "
+                f"{run.correlation_id} (the tasks' logging_cid)."
+            )
+            self.notify(
+                describe_error(error), title="Dispatch failed", severity="error", timeout=20
+            )
             return
         from rds_tui.screens.monitor import MonitorScreen
 
         self.app.switch_screen(MonitorScreen(run, self.profile))
-
-
-async def dispatch_run(
-    app: RdsTuiApp,
-    profile: Profile,
-    tests: list[str],
-    options: dict[str, Any],
-    *,
-    expected_cutoff_seconds: float | None = None,
-    time_unit_seconds: float | None = None,
-):
-    """Dispatch `tests` and write the run to the history before anything else happens."""
-    from rds_tui.runs import Run, RunError, RunTask
-
-    request = {key: value for key, value in options.items() if value is not None}
-    async with app.client_factory(profile) as client:
-        response = await client.dispatch(tests, **request)
-        correlation_id = client.correlation_id
-    recorded = dict(request)
-    if expected_cutoff_seconds is not None:
-        recorded["expected_cutoff_seconds"] = expected_cutoff_seconds
-    if time_unit_seconds is not None:
-        recorded["time_unit_seconds"] = time_unit_seconds
-    run = Run(
-        profile=profile.name,
-        api_root=profile.api_root,
-        api_prefix=profile.api_prefix,
-        domain=profile.domain,
-        tests=list(tests),
-        options=recorded,
-        correlation_id=correlation_id,
-        tasks=[
-            RunTask(test_name=task.test_name, task_id=task.task_id, task_href=task.task_href)
-            for task in response.tasks
-        ],
-    )
-    try:
-        return app.runs.create(run)
-    except (OSError, RunError) as exc:
-        # The tasks run anyway: say how to find them again.
-        ids = ", ".join(f"{task.test_name} {task.task_id}" for task in run.tasks)
-        raise RunError(
-            f"The tests were dispatched but the run could not be saved to the history "
-            f"({exc}). Tasks: {ids}; correlation id {correlation_id} (the tasks' logging_cid)."
-        ) from None

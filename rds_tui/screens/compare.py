@@ -11,29 +11,26 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from rds_tui import catalog
+from rds_tui.outcome import read_outcome
 from rds_tui.runs import Run
 from rds_tui.widgets.task_table import short_label
 from rds_tui.widgets.timer_bar import format_clock
 
 
 def outcome_text(task: dict[str, Any] | None) -> Text:
-    """One test's outcome in a few words: dead at mm:ss (idle, sqlstate), or alive."""
-    from rds_tui.report import observe
-
+    """One test's outcome in a few words: dead at mm:ss (sqlstate), or alive."""
     if task is None:
         return Text("not in this run", "dim")
-    observation = observe(task)
-    if observation.died:
-        when = format_clock(observation.seconds_to_disconnect)
-        text = Text(f"dead {when}", "bold red")
-        sqlstate = observation.result.sqlstate if observation.result else None
-        if sqlstate:
-            text.append(f" {sqlstate}", "red")
+    outcome = read_outcome(task)
+    if outcome.died:
+        text = Text(f"dead {format_clock(outcome.died_after_seconds)}", "bold red")
+        if outcome.sqlstate:
+            text.append(f" {outcome.sqlstate}", "red")
         return text
-    if observation.died is False:
-        survived = observation.survived_seconds
+    if outcome.died is False:
+        survived = outcome.survived_seconds
         return Text(f"alive{' ' + format_clock(survived) if survived else ''}", "green")
-    return Text(observation.task_state or "no result", "yellow")
+    return Text(outcome.state if outcome.state != "unknown" else "no result", "yellow")
 
 
 def _order(name: str) -> tuple[int, str]:

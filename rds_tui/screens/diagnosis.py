@@ -36,7 +36,7 @@ def diagnosis_text(run: Run, tasks: list[dict[str, Any]]) -> Text:
             f"{format_clock(diagnosis.estimated_idle_cutoff_seconds)} "
             f"({diagnosis.estimated_idle_cutoff_seconds:.1f} s)\n"
         )
-    in_tx = getattr(diagnosis, "in_transaction_cutoff_seconds", None)
+    in_tx = diagnosis.in_transaction_cutoff_seconds
     if in_tx is not None:
         text.append("Idle-in-transaction cutoff: ", "bold")
         text.append(f"{format_clock(in_tx)} ({in_tx:.1f} s)\n")

@@ -28,14 +28,11 @@ from pydantic import (
     model_validator,
 )
 
+from rds_tui.constants import FINAL_TASK_STATES
 from rds_tui.filestore import atomic_write_bytes
-from rds_tui.models import MISSING_STATE
 
 DATA_DIR_ENV = "RDS_TUI_DATA_DIR"
 LAST = "last"
-# Pulp task states after which a task never changes again, plus "missing": the server
-# no longer has the task, so the run cannot wait for it (else it would never finish).
-FINAL_TASK_STATES = frozenset({"completed", "failed", "canceled", "skipped", MISSING_STATE})
 
 _RUN_ID_PATTERN = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$")
 _SECRET_KEY_PATTERN = re.compile(r"passw|secret|authorization|credential", re.IGNORECASE)

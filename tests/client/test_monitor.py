@@ -244,3 +244,26 @@ async def test_tasks_final_in_the_history_are_not_polled():
     ]
     assert [s.state for s in monitor.snapshots] == ["completed", "completed"]
     assert isinstance(events[-1], AllFinished)
+
+
+async def test_a_death_reported_while_running_is_one_event_timed_from_done():
+    """The plugin's rds.disconnect report (done = ms from the probe's start) says the
+    connection died while the task still runs; the result then says it again: one event."""
+    death = {"code": "rds.disconnect", "message": "Connection closed: 57P05 idle-session",
+             "done": 40125, "total": 200000, "state": "failed"}  # fmt: skip
+    dead = {"disconnected": True, "seconds_to_disconnect": 40.125, "sqlstate": "57P05",
+            "server_message": "terminating connection due to idle-session timeout"}  # fmt: skip
+    server = ScriptedServer(
+        [
+            [task(0, "running")],
+            [task(0, "running", progress_reports=[death])],
+            [task(0, "running", progress_reports=[death])],
+            [task(0, "completed", progress_reports=[death], result=dead)],
+        ]
+    )
+    monitor, events = await collect(server, run_of("test_1_idle_connection"))
+    died = [e for e in events if isinstance(e, ConnectionDied)]
+    assert [e.detail for e in died] == ["Connection closed: 57P05 idle-session after 40.1 s"]
+    snapshot = monitor.snapshots[0]
+    assert snapshot.connection_died and snapshot.outcome.died_after_seconds == 40.125
+    assert snapshot.outcome.reason == "terminating connection due to idle-session timeout"

@@ -16,9 +16,8 @@ from typing import Any
 from rds_tui import cli
 from rds_tui.cli import UsageError
 
+# Spellings accepted by --format -> rds_tui.report's format names.
 FORMATS = {"md": "md", "markdown": "md", "csv": "csv", "json": "json"}
-# Reports are meant to be shared (pasted into a ticket): readable by others.
-REPORT_FILE_MODE = 0o644
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -153,80 +152,53 @@ def _load_run(run_id: str) -> Any:
         raise UsageError(str(exc)) from None
 
 
-def refresh_run(run: Any, client: Any) -> list[dict[str, Any]]:
-    """Ask the server for the run's unfinished tasks (one request); record those that
-    are final in `run`. Returns the current task dicts of the still-unfinished ones."""
-    import asyncio
-
-    pending = run.pending_tasks()
-    if not pending:
-        return []
-
-    async def fetch() -> list[Any]:
-        async with client:
-            return await client.tasks([task.task_href for task in pending])
-
-    from rds_tui.models import missing_task_document, task_id_from_href
-
-    current = []
-    returned_ids = set()
-    for task in asyncio.run(fetch()):
-        returned_ids.add(task.task_id)
-        document = task.model_dump(mode="json", exclude_none=True)
-        if not run.record_task(document):
-            current.append(document)
-    for task in pending:
-        # Absent from the answer: deleted or purged, so it will never finish.
-        if task_id_from_href(task.task_href) not in returned_ids:
-            run.record_task(missing_task_document(task.task_href))
-    return current
-
-
 def report_command(args: argparse.Namespace) -> int:
-    from rds_tui import report
+    from rds_tui.service.runs import ExportError, RunService, render_report
 
     run = _load_run(args.run)
     live: list[dict[str, Any]] = []
     if not run.finished and not args.offline:
         live = _refresh_or_warn(args, run)
     tasks = run.task_results() + live
-    render = {"md": report.to_markdown, "csv": report.to_csv, "json": report.to_json}
-    text = render[args.format](run, tasks)
     if not args.output or args.output == "-":
-        sys.stdout.write(text)
+        sys.stdout.write(render_report(run, tasks, args.format))
         return cli.EXIT_OK
-    from rds_tui.filestore import atomic_write_bytes
-
-    path = Path(args.output).expanduser()
-    if path.is_dir():
-        raise UsageError(f"-o {args.output}: is a directory; give a file name")
-    if not path.parent.is_dir():
-        raise UsageError(f"-o {args.output}: directory {path.parent} does not exist")
     try:
-        atomic_write_bytes(path, text.encode("utf-8"), mode=REPORT_FILE_MODE)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+        path = RunService().export(run, tasks, args.format, Path(args.output))
+    except ExportError as exc:
+        raise UsageError(f"-o {args.output}: {exc}") from None
     print(f"Report on run {run.id} written to {path}", file=sys.stderr)
     return cli.EXIT_OK
 
 
 def _refresh_or_warn(args: argparse.Namespace, run: Any) -> list[dict[str, Any]]:
     """Fresh data for an unfinished run; on failure a warning and stored data only."""
+    import asyncio
+
     from rds_tui.api import ApiError
     from rds_tui.runs import RunError
+    from rds_tui.service.runs import RunService
+
+    service = RunService()
+    connection = cli.resolve_connection(args, run=run)
+
+    async def refresh() -> list[dict[str, Any]]:
+        async with connection.client(correlation_id=run.correlation_id) as client:
+            return await service.refresh(client, run)
 
     try:
-        connection = cli.resolve_connection(args, run=run)
-        live = refresh_run(run, connection.client(correlation_id=run.correlation_id))
+        live = asyncio.run(refresh())
     except ApiError as exc:
+        from rds_tui.cli.hints import describe
+
         print(
-            f"warning: could not refresh run {run.id} from {run.api_root}: {exc}\n"
+            f"warning: could not refresh run {run.id} from {run.api_root}: {describe(exc)}\n"
             "warning: the report uses the results stored so far (--offline skips the server)",
             file=sys.stderr,
         )
         return []
     try:
-        _store().save(run)
-    except (OSError, RunError) as exc:
-        print(f"warning: could not save run {run.id}: {exc}", file=sys.stderr)
+        service.save(run)
+    except RunError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
     return live

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -11,31 +11,16 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
-from rds_tui.filestore import atomic_write_bytes
+from rds_tui import report
 from rds_tui.runs import Run
 
-FORMATS = {"md": "Markdown", "csv": "CSV", "json": "JSON"}
-
-
-def render_report(run: Run, tasks: list[dict[str, Any]], fmt: str) -> str:
-    from rds_tui import report
-
-    renderers = {"md": report.to_markdown, "csv": report.to_csv, "json": report.to_json}
-    return renderers[fmt](run, tasks or None)
-
-
-def write_report(run: Run, tasks: list[dict[str, Any]], fmt: str, path: Path) -> Path:
-    """Write the report atomically (no half-written file); returns the absolute path."""
-    path = path.expanduser()
-    if path.is_dir():
-        raise IsADirectoryError(21, "that is a directory; add a file name", str(path))
-    if not path.parent.is_dir():
-        raise FileNotFoundError(2, "the directory does not exist", str(path.parent))
-    atomic_write_bytes(path, render_report(run, tasks, fmt).encode("utf-8"), mode=0o644)
-    return path.resolve()
+if TYPE_CHECKING:
+    from rds_tui.app import RdsTuiApp
 
 
 class ExportScreen(ModalScreen[Path | None]):
+    app: RdsTuiApp
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "export", "Export"),
         Binding("escape", "cancel", "Cancel"),
@@ -51,7 +36,7 @@ class ExportScreen(ModalScreen[Path | None]):
         with Vertical(id="dialog", classes="dialog"):
             yield Static(f"Export run {self.run_record.id}", classes="dialog-title")
             with RadioSet(id="export-format"):
-                for key, label in FORMATS.items():
+                for key, label in report.FORMATS.items():
                     yield RadioButton(f"{label} (.{key})", value=key == "md", id=f"fmt-{key}")
             yield Label("File")
             yield Input(self._default_name("md"), id="export-path")
@@ -83,6 +68,7 @@ class ExportScreen(ModalScreen[Path | None]):
         self.dismiss(None)
 
     def action_export(self) -> None:
+        from rds_tui.runs import RunError
         from rds_tui.screens.errors import describe_error
 
         raw = self.query_one("#export-path", Input).value.strip()
@@ -90,9 +76,9 @@ class ExportScreen(ModalScreen[Path | None]):
             self.query_one("#export-error", Static).update("Give a file name.")
             return
         try:
-            written = write_report(self.run_record, self.tasks, self.fmt, Path(raw))
-        except OSError as exc:
+            written = self.app.service.export(self.run_record, self.tasks, self.fmt, Path(raw))
+        except RunError as exc:
             self.query_one("#export-error", Static).update(f"Not written: {describe_error(exc)}")
             return
-        self.app.notify(f"Wrote {FORMATS[self.fmt]} report to {written}")
+        self.app.notify(f"Wrote {report.FORMATS[self.fmt]} report to {written}")
         self.dismiss(written)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -15,9 +16,9 @@ import pytest
 
 from rds_tui.api import PulpClient
 from rds_tui.cli import EXIT_OK, EXIT_USAGE, main
-from rds_tui.cli.history import refresh_run
 from rds_tui.profiles import Profile, ProfileStore
 from rds_tui.runs import Run, RunStore
+from rds_tui.service.runs import RunService
 
 from .test_report_diagnosis import run_of, session_mode_matrix
 
@@ -46,6 +47,16 @@ def stored_run(finished_count: int = 7, created_at: datetime | None = None) -> R
 
 
 # --- runs -----------------------------------------------------------------------------
+
+
+def refresh_run(run: Run, client: PulpClient) -> list[dict]:
+    """The run service's refresh, as `report` uses it."""
+
+    async def refresh() -> list[dict]:
+        async with client:
+            return await RunService().refresh(client, run)
+
+    return asyncio.run(refresh())
 
 
 def test_runs_lists_newest_first_with_state(capsys):

@@ -7,8 +7,9 @@ URLs: `base_url` is the guide's `--api-root` (scheme://host[:port]). The tests e
 hangs off the host root (`/api/pulp/rds-connection-tests/`); tasks live under the Pulp
 API root (`api_prefix`, "/pulp/" by default; with domains `/pulp/<domain>/api/v3/`).
 
-Every failure is raised as a subclass of `ApiError` whose `str()` is a sentence a user
-can act on. Passwords never appear in messages or reprs.
+Every failure is raised as a subclass of `ApiError` (rds_tui.api_errors, re-exported
+here) whose `str()` says what the server did, in facts: the front ends add their own
+hints (flags, profile fields). Passwords never appear in messages or reprs.
 """
 
 from __future__ import annotations
@@ -24,7 +25,58 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from rds_tui import __version__
+from rds_tui.api_errors import (
+    AUTH_CERTIFICATE_REJECTED,
+    AUTH_MISSING,
+    AUTH_REJECTED,
+    CERTIFICATE,
+    ENABLED_SETTING,
+    NOT_PULP,
+    PASSWORD,
+    REDIRECT,
+    TLS_CA_FILE,
+    TLS_CLIENT_CERT_FILE,
+    TLS_CLIENT_CERT_REFUSED,
+    TLS_CLIENT_CERT_REQUIRED,
+    TLS_HANDSHAKE,
+    TLS_UNTRUSTED,
+    UNEXPECTED_STATUS,
+    ApiError,
+    AuthenticationFailed,
+    BadRequest,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    PluginNotInstalled,
+    ServerError,
+    ServerUnreachable,
+    TestsDisabled,
+    TlsError,
+    TooManyRequests,
+    UnexpectedResponse,
+)
 from rds_tui.models import Catalog, DispatchRequest, DispatchResponse, Task, task_id_from_href
+
+__all__ = [
+    "TESTS_ENDPOINT",
+    "ApiError",
+    "AuthenticationFailed",
+    "BadRequest",
+    "Conflict",
+    "NotFound",
+    "PermissionDenied",
+    "PluginNotInstalled",
+    "PulpClient",
+    "ServerError",
+    "ServerUnreachable",
+    "TestsDisabled",
+    "TlsError",
+    "TooManyRequests",
+    "UnexpectedResponse",
+    "normalize_api_prefix",
+    "normalize_base_url",
+    "redact_url",
+]
 
 TESTS_ENDPOINT = "/api/pulp/rds-connection-tests/"
 USER_AGENT = f"rds-tui/{__version__}"
@@ -48,83 +100,7 @@ MAX_IDS_PER_REQUEST = 100
 KEEPALIVE_EXPIRY_SECONDS = 600.0
 
 
-# --- errors ----------------------------------------------------------------------
-
-
-class ApiError(Exception):
-    """Base of every error PulpClient raises. `str()` is the user-facing message.
-
-    `transient` says whether retrying later may succeed (the monitor retries those).
-    """
-
-    transient = False
-
-    def __init__(self, message: str, *, status_code: int | None = None, url: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
-        self.url = url
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class ServerUnreachable(ApiError):
-    """No HTTP answer at all: DNS, refused connection, reset, timeout."""
-
-    transient = True
-
-
-class TlsError(ApiError):
-    """The TLS handshake failed (certificate not trusted, wrong host name, client cert)."""
-
-
-class AuthenticationFailed(ApiError):
-    """401: no or wrong credentials."""
-
-
-class PermissionDenied(ApiError):
-    """403: authenticated but not allowed (e.g. not a staff user)."""
-
-
-class TestsDisabled(PermissionDenied):
-    """403 because RDS_CONNECTION_TESTS_ENABLED is off on the server."""
-
-    __test__ = False
-
-
-class PluginNotInstalled(ApiError):
-    """404 on the tests endpoint: the server has no RDS connection tests plugin."""
-
-
-class NotFound(ApiError):
-    """404 on something else (a task, the tasks API under a wrong API root)."""
-
-
-class BadRequest(ApiError):
-    """400: the server rejected the request; the message carries its explanation."""
-
-
-class Conflict(ApiError):
-    """409: e.g. canceling a task that already finished."""
-
-
-class TooManyRequests(ApiError):
-    """429: the server's limit of active tests (or a rate limit) was reached. Transient for
-    a monitor (a rate limit passes); a dispatch is never retried automatically."""
-
-    transient = True
-
-
-class ServerError(ApiError):
-    """5xx: the server (or a gateway in front of it) failed."""
-
-    transient = True
-
-
-class UnexpectedResponse(ApiError):
-    """An answer that is not what Pulp sends (HTML login page, wrong host, redirect...)."""
-
+# --- errors: in rds_tui.api_errors (facts only, no httpx); re-exported here ---------
 
 # Statuses whose message is just the server's own explanation.
 _SIMPLE_ERRORS: dict[int, tuple[type[ApiError], str]] = {
@@ -323,6 +299,7 @@ class PulpClient:
             verify = verify.lower() == "true"
         if verify is True and not self.cert:
             return True  # httpx's default context (certifi bundle)
+        reason, files = TLS_CA_FILE, (str(verify),)
         try:
             if verify is False:
                 context = ssl.create_default_context()
@@ -333,13 +310,32 @@ class PulpClient:
             else:
                 context = httpx.create_ssl_context()
             if self.cert:
+                reason = TLS_CLIENT_CERT_FILE
+                files = tuple(path for path in (self.cert, self.key) if path)
                 context.load_cert_chain(self.cert, self.key)
         except (OSError, ssl.SSLError) as exc:
-            what = "client certificate/key" if self.cert else "CA bundle"
+            what = "CA bundle" if reason == TLS_CA_FILE else "client certificate/key"
             raise TlsError(
-                f"Cannot load the {what}: {exc}. Check the --cert/--key/--ca-bundle paths."
+                f"Cannot load the {what} ({', '.join(files)}): {exc}.",
+                reason=reason,
+                files=files,
+                **self._facts(None),
             ) from exc
         return context
+
+    @property
+    def credentials(self) -> str | None:
+        """What this client authenticates with: "password", "certificate" or None."""
+        return PASSWORD if self.username else (CERTIFICATE if self.cert else None)
+
+    def _facts(self, url: str | None) -> dict[str, Any]:
+        """What every error of this client says about the request's target and credentials."""
+        return {
+            "url": url,
+            "base_url": self.base_url,
+            "credentials": self.credentials,
+            "username": self.username,
+        }
 
     async def __aenter__(self) -> Self:
         return self
@@ -382,7 +378,8 @@ class PulpClient:
             raise ServerUnreachable(
                 f"Timed out waiting for {self.base_url} ({what}): {type(exc).__name__}. "
                 "The server may be overloaded or unreachable.",
-                url=shown,
+                timed_out=True,
+                **self._facts(shown),
             ) from None
         except (httpx.TransportError, OSError) as exc:  # ssl.SSLError is an OSError
             raise self._transport_error(exc, what, shown) from None
@@ -392,35 +389,27 @@ class PulpClient:
     def _transport_error(self, exc: BaseException, what: str, shown: str) -> ApiError:
         """The ApiError for a request that got no HTTP answer."""
         ssl_error = _find_ssl_error(exc)
-        if ssl_error is not None:
-            if isinstance(ssl_error, ssl.SSLCertVerificationError):
-                reason = f"certificate verify failed ({ssl_error.verify_message})"
-            else:
-                reason = getattr(ssl_error, "reason", None) or str(ssl_error)
-            if "CERTIFICATE_REQUIRED" in str(ssl_error).upper() and not self.cert:
-                advice = "The server requires a client certificate: pass --cert and --key."
-            elif (
-                self.cert
-                and "CERTIFICATE" in str(ssl_error).upper()
-                and ("ALERT" in str(ssl_error).upper())
-            ):
-                advice = "The server refused the client certificate: check --cert and --key."
-            else:
-                advice = (
-                    "If the server uses a private CA, pass --ca-bundle /path/to/ca.pem; "
-                    "--no-verify-ssl disables the check (insecure)."
-                )
-            return TlsError(
-                f"TLS handshake with {self.base_url} failed: {reason}. {advice}", url=shown
+        if ssl_error is None:
+            return ServerUnreachable(
+                f"Cannot reach {self.base_url} ({what}): {_describe(exc)}.", **self._facts(shown)
             )
-        hint = "Check --api-root and that the server is running."
-        if self.base_url.startswith("https://") and not self.cert:
-            hint += (
-                " A server that requires a client certificate also drops the connection:"
-                " then pass --cert and --key."
-            )
-        return ServerUnreachable(
-            f"Cannot reach {self.base_url} ({what}): {_describe(exc)}. {hint}", url=shown
+        text = str(ssl_error).upper()
+        if isinstance(ssl_error, ssl.SSLCertVerificationError):
+            detail = f"certificate verify failed ({ssl_error.verify_message})"
+        else:
+            detail = getattr(ssl_error, "reason", None) or str(ssl_error)
+        if "CERTIFICATE_REQUIRED" in text and not self.cert:
+            reason, fact = TLS_CLIENT_CERT_REQUIRED, " The server requires a client certificate."
+        elif self.cert and "CERTIFICATE" in text and "ALERT" in text:
+            reason, fact = TLS_CLIENT_CERT_REFUSED, " The server refused the client certificate."
+        elif "CERTIFICATE_VERIFY_FAILED" in text or "CERTIFICATE VERIFY FAILED" in text:
+            reason, fact = TLS_UNTRUSTED, " This machine does not trust the server's certificate."
+        else:
+            reason, fact = TLS_HANDSHAKE, ""
+        return TlsError(
+            f"TLS handshake with {self.base_url} failed: {detail}.{fact}",
+            reason=reason,
+            **self._facts(shown),
         )
 
     def _note_clock(self, response: httpx.Response, sent_at: float, received_at: float) -> None:
@@ -437,78 +426,65 @@ class PulpClient:
         url = self.absolute_url(str(response.request.url.raw_path, "ascii"))
         body = _json_or_none(response)
         server_says = _server_text(body)
+        facts = {**self._facts(url), "status_code": status, "server_says": server_says}
         if 200 <= status < 300:
             if body is None and status != 204:
                 raise self._not_pulp(response, what, url)
             return body
         if 300 <= status < 400:
-            location = response.headers.get("location", "?")
+            location = redact_url(response.headers.get("location", "?"))
             raise UnexpectedResponse(
-                f"{url} redirected ({status}) to {redact_url(location)} ({what}). "
-                "Use the final address as --api-root (e.g. https:// instead of http://).",
-                status_code=status,
-                url=url,
+                f"{url} redirected ({status}) to {location} ({what}).",
+                reason=REDIRECT,
+                location=location,
+                **facts,
             )
         if status == 401:
             if self.username:
+                reason = AUTH_REJECTED
                 message = (
-                    f"Authentication failed for user '{self.username}' at {self.base_url} (401). "
-                    "Check the user name and password (--user/--password, PULP_USER/PULP_PASSWORD "
-                    "or the profile)."
+                    f"Authentication failed for user '{self.username}' at {self.base_url} "
+                    "(401): the server refused the user name and password."
                 )
             elif self.cert:
-                message = (
-                    f"{self.base_url} did not accept the client certificate (401). "
-                    "Check --cert/--key, or use --user/--password."
-                )
+                reason = AUTH_CERTIFICATE_REJECTED
+                message = f"{self.base_url} did not accept the client certificate (401)."
             else:
+                reason = AUTH_MISSING
                 message = (
-                    f"{self.base_url} requires authentication (401) and no credentials were "
-                    "given: pass --user and --password (or PULP_USER/PULP_PASSWORD), or --cert/--key."
+                    f"{self.base_url} requires authentication (401) and no credentials were given."
                 )
-            raise AuthenticationFailed(message, status_code=status, url=url)
+            raise AuthenticationFailed(message, reason=reason, **facts)
         if status == 403:
             text = server_says or "permission denied"
             if "not enabled" in text.lower():
                 raise TestsDisabled(
                     f"{text} (403 from {self.base_url}). An administrator must set "
-                    "RDS_CONNECTION_TESTS_ENABLED = True in the Pulp settings.",
-                    status_code=status,
-                    url=url,
+                    f"{ENABLED_SETTING} = True in the Pulp settings.",
+                    **facts,
                 )
             who = f" for user '{self.username}'" if self.username else ""
-            raise PermissionDenied(
-                f"Forbidden{who} ({what}, 403): {text}", status_code=status, url=url
-            )
+            raise PermissionDenied(f"Forbidden{who} ({what}, 403): {text}", **facts)
         if status == 404:
             if tests_endpoint and (
                 body is None or not isinstance(body, dict) or "error" not in body
             ):
                 raise PluginNotInstalled(
                     f"{self.base_url} has no {TESTS_ENDPOINT} endpoint (404): the RDS connection "
-                    "tests plugin is not installed on that server, or --api-root points to the "
-                    "wrong host.",
-                    status_code=status,
-                    url=url,
+                    "tests plugin is not installed on that server, or that address is not the "
+                    "server's base URL.",
+                    **facts,
                 )
             raise NotFound(
-                f"Not found ({what}, 404): {url}"
-                + (f": {server_says}" if server_says else "")
-                + (
-                    ". Check the API root (--api-prefix / the profile's api_prefix and domain)."
-                    if not tests_endpoint
-                    else ""
-                ),
-                status_code=status,
-                url=url,
+                f"Not found ({what}, 404): {url}" + (f": {server_says}" if server_says else "."),
+                api_path=None if tests_endpoint else self.api_v3_path,
+                **facts,
             )
         simple = _SIMPLE_ERRORS.get(status)
         if simple is not None:
             error_class, label = simple
             raise error_class(
-                f"{label} ({what}, {status}): {server_says or _snippet(response)}",
-                status_code=status,
-                url=url,
+                f"{label} ({what}, {status}): {server_says or _snippet(response)}", **facts
             )
         if status >= 500:
             raise ServerError(
@@ -516,23 +492,22 @@ class PulpClient:
                 + (f": {server_says or _snippet(response)}" if response.content else "")
                 + ". Retry later; the server's logs have the details"
                 + (f" (correlation id {self.correlation_id})." if status == 500 else "."),
-                status_code=status,
-                url=url,
+                **facts,
             )
         raise UnexpectedResponse(
             f"Unexpected HTTP {status} from {url} ({what}): {server_says or _snippet(response)}",
-            status_code=status,
-            url=url,
+            reason=UNEXPECTED_STATUS,
+            **facts,
         )
 
     def _not_pulp(self, response: httpx.Response, what: str, url: str) -> UnexpectedResponse:
         content_type = response.headers.get("content-type", "no content type")
         return UnexpectedResponse(
             f"{url} did not answer like Pulp ({what}): HTTP {response.status_code}, "
-            f"{content_type}, starting with {_snippet(response, 60)!r}. Check --api-root: it "
-            "should be the server's base URL, e.g. https://pulp.example.com.",
+            f"{content_type}, starting with {_snippet(response, 60)!r}.",
+            reason=NOT_PULP,
+            **self._facts(url),
             status_code=response.status_code,
-            url=url,
         )
 
     def _parse(self, model: type, body: Any, response: httpx.Response, what: str) -> Any:

@@ -1,4 +1,5 @@
-"""Instances: the saved profiles; add, edit, delete, import from pulp-cli, test a connection."""
+"""Instances: the saved profiles; add, edit, delete, import from pulp-cli, test a
+connection (the service's preflight, shown with the dashboard's hints)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from rds_tui.screens.confirm import ConfirmScreen
-from rds_tui.screens.errors import ShowsWorkerErrors
-from rds_tui.widgets.check_list import CheckLine, CheckList
+from rds_tui.screens.errors import ShowsWorkerErrors, describe_error
+from rds_tui.widgets.check_list import PENDING, CheckLine, CheckList
 
 if TYPE_CHECKING:
     from rds_tui.app import RdsTuiApp
@@ -25,95 +26,6 @@ EMPTY_HINT = (
     "No instances yet. Press a to add one (a Pulp server URL and how to log in), "
     "or i to import pulp-cli's profiles. `rds-tui lab up` adds the local lab as 'lab'."
 )
-
-
-async def _logged_in_as(client) -> str | None:
-    """The user the server sees (None when it cannot say); raises AuthenticationFailed."""
-    from rds_tui.api import NotFound
-
-    try:
-        return await client.whoami()
-    except NotFound:
-        # A pulpcore without the login endpoint: listing tasks needs a login too, and a
-        # fresh correlation id matches nothing.
-        await client.tasks_by_correlation_id(client.correlation_id)
-        return None
-
-
-async def run_connection_checks(client_factory, profile: Profile) -> list[CheckLine]:
-    """Ask the server what an operator needs to know before dispatching.
-
-    Each check needs the one before it; a failed check leaves the rest unchecked.
-    """
-    from rds_tui.api import ApiError, AuthenticationFailed, PluginNotInstalled
-
-    lines: list[CheckLine] = []
-
-    def remaining(*labels: str) -> list[CheckLine]:
-        return lines + [CheckLine(label, None, "not checked") for label in labels]
-
-    try:
-        async with client_factory(profile) as client:
-            try:
-                status = await client.status()
-            except ApiError as exc:
-                lines.append(CheckLine("Reachable", False, str(exc)))
-                return remaining(
-                    "Authenticated", "Plugin installed", "Tests enabled", "Workers online"
-                )
-            versions = {
-                item.get("component"): item.get("version")
-                for item in status.get("versions", [])
-                if isinstance(item, dict)
-            }
-            core = versions.get("core")
-            lines.append(CheckLine("Reachable", True, f"pulpcore {core}" if core else ""))
-            try:
-                who = await _logged_in_as(client)
-            except AuthenticationFailed as exc:
-                lines.append(CheckLine("Authenticated", False, str(exc)))
-                return remaining("Plugin installed", "Tests enabled", "Workers online")
-            except ApiError as exc:
-                lines.append(CheckLine("Authenticated", None, str(exc)))
-            else:
-                who = who or profile.username or ("certificate" if profile.cert else "anonymous")
-                lines.append(CheckLine("Authenticated", True, who))
-            try:
-                catalog = await client.catalog()
-            except PluginNotInstalled as exc:
-                lines.append(CheckLine("Plugin installed", False, str(exc)))
-                return remaining("Tests enabled", "Workers online")
-            except ApiError as exc:
-                lines.append(CheckLine("Plugin installed", False, str(exc)))
-                return remaining("Tests enabled", "Workers online")
-            version = (
-                f"pulp-rds-tests {catalog.plugin_version}"
-                if catalog.plugin_version
-                else ("original pulp-service endpoint")
-            )
-            lines.append(CheckLine("Plugin installed", True, version))
-            if catalog.enabled is None:
-                lines.append(CheckLine("Tests enabled", None, "the server does not say"))
-            elif catalog.enabled:
-                lines.append(CheckLine("Tests enabled", True))
-            else:
-                lines.append(
-                    CheckLine(
-                        "Tests enabled",
-                        False,
-                        "RDS_CONNECTION_TESTS_ENABLED is off; an administrator must turn it on",
-                    )
-                )
-            workers = status.get("online_workers")
-            count = len(workers) if isinstance(workers, list) else None
-            if count is None:
-                lines.append(CheckLine("Workers online", None, "not reported"))
-            else:
-                detail = f"{count} online; each test keeps one busy"
-                lines.append(CheckLine("Workers online", count > 0, detail))
-    except ApiError as exc:  # e.g. a certificate file that cannot be loaded
-        lines.append(CheckLine("Client set-up", False, str(exc)))
-    return lines
 
 
 class InstancesScreen(ShowsWorkerErrors, Screen):
@@ -305,10 +217,17 @@ class InstancesScreen(ShowsWorkerErrors, Screen):
             return
         check = self.query_one(CheckList)
         check.border_title = f"Connection check: {profile.name}"
-        check.show([CheckLine(f"Contacting {profile.api_root} ...", None)])
+        check.show([CheckLine(f"Contacting {profile.api_root} ...", PENDING)])
         self._test_connection(profile)
 
     @work(exclusive=True, group="connection-check", exit_on_error=False)
     async def _test_connection(self, profile: Profile) -> None:
-        lines = await run_connection_checks(self.app.client_factory, profile)
-        self.query_one(CheckList).show(lines)
+        from rds_tui.service.preflight import preflight_with
+
+        result = await preflight_with(lambda: self.app.client_factory(profile), profile.api_root)
+        self.query_one(CheckList).show(
+            [
+                CheckLine(check.label, check.status, check.text(describe_error))
+                for check in result.checks
+            ]
+        )

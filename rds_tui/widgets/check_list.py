@@ -1,4 +1,4 @@
-"""A checklist of connection checks: one line per check, ✓ / ✗ / … with a detail."""
+"""A checklist of connection checks: one line per check, ✓ / ✗ / ! / … with a detail."""
 
 from __future__ import annotations
 
@@ -7,26 +7,35 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-MARKS = {True: ("✓", "green"), False: ("✗", "bold red"), None: ("…", "dim")}
+# Statuses of rds_tui.service.preflight, plus "pending" while the check runs.
+PENDING = "pending"
+MARKS = {
+    "ok": ("✓", "green"),
+    "failed": ("✗", "bold red"),
+    "warning": ("!", "yellow"),
+    "skipped": ("…", "dim"),
+    PENDING: ("…", "dim"),
+}
 
 
 @dataclass
 class CheckLine:
     label: str
-    ok: bool | None  # None: not checked (yet, or because an earlier check failed)
+    status: str  # a key of MARKS
     detail: str = ""
 
 
 def render_check_lines(lines: list[CheckLine]) -> Text:
     text = Text()
     for index, line in enumerate(lines):
-        mark, style = MARKS[line.ok]
+        mark, style = MARKS[line.status]
+        failed = line.status == "failed"
         if index:
             text.append("\n")
         text.append(f"{mark} ", style)
-        text.append(line.label, "bold" if line.ok is False else "")
+        text.append(line.label, "bold" if failed else "")
         if line.detail:
-            text.append(f"  {line.detail}", "dim" if line.ok is not False else "red")
+            text.append(f"  {line.detail}", "red" if failed else "dim")
     return text
 
 

@@ -1,16 +1,19 @@
-"""PulpClient against httpx.MockTransport: URLs, headers, and every error a user can hit,
-each with a message that says what to do. Passwords never show up in any of them.
-One lab test checks `whoami` against the real pulpcore login endpoint."""
+"""PulpClient against httpx.MockTransport: URLs, headers, and every error a user can hit.
+Each error states what the server did, in facts (never a flag or a profile field), with
+typed attributes from which the CLI and the dashboard word their own hints; both hints
+are checked here. Passwords never show up in any of them. One lab test checks `whoami`
+against the real pulpcore login endpoint."""
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import httpx
 import pytest
 
-from rds_tui import __version__
+from rds_tui import __version__, api_errors
 from rds_tui.api import (
     ApiError,
     AuthenticationFailed,
@@ -27,8 +30,19 @@ from rds_tui.api import (
     TooManyRequests,
     UnexpectedResponse,
 )
+from rds_tui.cli.hints import describe as cli_words
+from rds_tui.screens.errors import describe_error as dashboard_words
 
 from .fakepulp import GUIDE_CATALOG
+
+# A command-line flag, an environment variable or a dashboard key in a message.
+FRONT_END_WORDS = re.compile(r"(?<![\w-])--[a-z]|PULP_(USER|PASSWORD|API_ROOT)|\(e on ")
+
+
+def assert_facts_only(error: ApiError) -> None:
+    """The API's own message names no front end's way of fixing it."""
+    assert not FRONT_END_WORDS.search(str(error)), str(error)
+
 
 SECRET = "s3cr3t-Pa55"
 GUIDE_DISPATCH = {
@@ -66,6 +80,9 @@ async def error_of(handler, call="catalog", **kwargs) -> ApiError:
                 await client.tasks(["/pulp/api/v3/tasks/a1/"])
     error = info.value
     assert SECRET not in str(error) and SECRET not in repr(error)
+    assert_facts_only(error)
+    for words in (cli_words(error), dashboard_words(error)):
+        assert words.startswith(str(error)) and SECRET not in words
     return error
 
 
@@ -180,6 +197,11 @@ async def test_401_names_the_user():
     )
     assert isinstance(error, AuthenticationFailed)
     assert "'admin'" in str(error) and "401" in str(error)
+    assert error.reason == api_errors.AUTH_REJECTED and error.username == "admin"
+    assert "--user/--password" in cli_words(error) and "PULP_PASSWORD" in cli_words(error)
+    assert "instance's User" in dashboard_words(error) and "(e on Instances" in (
+        dashboard_words(error)
+    )
 
 
 @pytest.mark.parametrize(
@@ -212,7 +234,10 @@ async def test_401_without_credentials_says_how_to_give_them():
         lambda r: httpx.Response(401, json={"detail": "no"}), call="dispatch", auth=None
     )
     assert isinstance(error, AuthenticationFailed)
-    assert "--user" in str(error) and "PULP_PASSWORD" in str(error)
+    assert "no credentials were given" in str(error)
+    assert error.reason == api_errors.AUTH_MISSING and error.credentials is None
+    assert "--user" in cli_words(error) and "PULP_PASSWORD" in cli_words(error)
+    assert "Give the instance a User" in dashboard_words(error)
 
 
 async def test_403_disabled_shows_server_error_and_hint():
@@ -244,6 +269,8 @@ async def test_404_on_tests_endpoint_means_plugin_missing():
     )
     assert isinstance(error, PluginNotInstalled)
     assert "plugin is not installed" in str(error)
+    assert "Check --api-root" in cli_words(error)
+    assert "instance's Server URL" in dashboard_words(error)
 
 
 async def test_404_on_tasks_points_at_the_api_root():
@@ -251,7 +278,10 @@ async def test_404_on_tasks_points_at_the_api_root():
         lambda r: httpx.Response(404, json={"detail": "Not found."}), call="tasks"
     )
     assert type(error) is NotFound
-    assert "api_prefix" in str(error)
+    assert error.api_path == "/pulp/api/v3/"
+    assert "--api-prefix and --domain" in cli_words(error)
+    assert "/pulp/api/v3/" in cli_words(error)
+    assert "API prefix and Domain" in dashboard_words(error)
 
 
 async def test_400_carries_the_servers_explanation():
@@ -279,8 +309,9 @@ async def test_html_page_is_not_pulp():
             200, text="<html>Login</html>", headers={"content-type": "text/html"}
         )
     )
-    assert isinstance(error, UnexpectedResponse)
-    assert "did not answer like Pulp" in str(error) and "--api-root" in str(error)
+    assert isinstance(error, UnexpectedResponse) and error.reason == api_errors.NOT_PULP
+    assert "did not answer like Pulp" in str(error)
+    assert "Check --api-root" in cli_words(error)
 
 
 async def test_json_of_another_shape_is_not_pulp():
@@ -294,8 +325,10 @@ async def test_redirect_says_where_to():
             301, headers={"location": "https://other.example.com/api/pulp/rds-connection-tests/"}
         )
     )
-    assert isinstance(error, UnexpectedResponse)
+    assert isinstance(error, UnexpectedResponse) and error.reason == api_errors.REDIRECT
+    assert error.location == "https://other.example.com/api/pulp/rds-connection-tests/"
     assert "https://other.example.com" in str(error)
+    assert "final address as --api-root" in cli_words(error)
 
 
 async def test_409_on_cancel():
@@ -315,9 +348,14 @@ async def test_unreachable_host_is_transient_and_clear():
     async with PulpClient(f"http://127.0.0.1:{port}", auth=("admin", SECRET)) as client:
         with pytest.raises(ServerUnreachable) as info:
             await client.catalog()
-    assert info.value.transient
-    assert f"127.0.0.1:{port}" in str(info.value) and "--api-root" in str(info.value)
-    assert SECRET not in str(info.value)
+    error = info.value
+    assert error.transient and not error.timed_out
+    assert f"127.0.0.1:{port}" in str(error) and SECRET not in str(error)
+    assert_facts_only(error)
+    assert "Check --api-root" in cli_words(error)
+    assert "instance's Server URL" in dashboard_words(error)
+    # Plain HTTP: no client certificate could be missing.
+    assert "client certificate" not in cli_words(error)
 
 
 async def test_tls_failure_is_reported_as_such():
@@ -325,13 +363,37 @@ async def test_tls_failure_is_reported_as_such():
         raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
 
     error = await error_of(handler)
-    assert isinstance(error, TlsError)
-    assert "--ca-bundle" in str(error)
+    assert isinstance(error, TlsError) and error.reason == api_errors.TLS_UNTRUSTED
+    assert "--ca-bundle" in cli_words(error)
+    assert "Verify TLS" in dashboard_words(error)
 
 
-async def test_bad_client_certificate_path():
-    with pytest.raises(TlsError, match="client certificate"):
+async def test_a_dropped_https_connection_may_mean_a_client_certificate_is_wanted():
+    def handler(request):
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+    error = await error_of(handler)
+    assert isinstance(error, ServerUnreachable) and error.may_want_client_cert
+    assert "pass --cert and --key" in cli_words(error)
+    assert "Client cert and Client key" in dashboard_words(error)
+
+
+def test_bad_client_certificate_path():
+    with pytest.raises(TlsError, match="client certificate") as info:
         PulpClient("https://pulp.example.com", cert="/nonexistent/cert.pem")
+    error = info.value
+    assert error.reason == api_errors.TLS_CLIENT_CERT_FILE
+    assert error.files == ("/nonexistent/cert.pem",)
+    assert_facts_only(error)
+    assert "--cert/--key paths" in cli_words(error)
+
+
+def test_bad_ca_bundle_path():
+    with pytest.raises(TlsError, match="CA bundle") as info:
+        PulpClient("https://pulp.example.com", verify="/nonexistent/ca.pem")
+    error = info.value
+    assert error.reason == api_errors.TLS_CA_FILE and error.files == ("/nonexistent/ca.pem",)
+    assert "--ca-bundle path" in cli_words(error)
 
 
 def test_repr_has_no_password():

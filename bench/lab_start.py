@@ -28,7 +28,7 @@ def timed_start(directory: Path, workers: int) -> tuple[float, float, list[str]]
 
     state = lab.start(directory, lab.LabOptions(workers=workers), progress=progress)
     ready = time.monotonic() - started
-    assert state["workers_online"] == workers, state["workers_online"]
+    assert state.workers_online == workers, state.workers_online
     stopping = time.monotonic()
     lab.stop(directory)
     return ready, time.monotonic() - stopping, steps

@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, help="a running lab to use (rds-tui lab up)")
     args = parser.parse_args()
     if args.dir:
-        measure(lab_module.status(args.dir), args.rounds)
+        measure(lab_module.status(args.dir).to_json(), args.rounds)
         return
     with throwaway_lab(workers=5, idle_timeout=3, idle_in_transaction_timeout=2) as lab:
         measure(lab, args.rounds)

@@ -15,7 +15,7 @@ def throwaway_lab(**options) -> Iterator[dict]:
     """Start a lab with these LabOptions fields; yield its status; stop it afterwards."""
     with tempfile.TemporaryDirectory(prefix="rds-bench-") as directory:
         print("starting a lab...", flush=True)
-        lab = lab_module.start(Path(directory), lab_module.LabOptions(**options))
+        lab = lab_module.start(Path(directory), lab_module.LabOptions(**options)).to_json()
         try:
             yield lab
         finally:

@@ -1,9 +1,9 @@
 """Shared fixtures: isolated user paths for every test, and the local lab.
 
 `lab_factory(**options)` starts a real lab (PostgreSQL, PgBouncer, pulpcore with the
-plugin; see rds_tui.lab) once per distinct set of options and stops it at the end of
-the session; `lab` is the default small, fast lab. Both give the lab's status dict
-(the same object `rds-tui lab status --json` prints).
+plugin; see the rds_tui.lab package) once per distinct set of options and stops it at the
+end of the session; `lab` is the default small, fast lab. Both give the lab's status as
+a dict (the same object `rds-tui lab status --json` prints).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             try:
                 state = lab_module.start(
                     directory, lab_module.LabOptions(**options), stop_with_owner=True
-                )
+                ).to_json()
             except lab_module.LabError as exc:
                 pytest.fail(f"the lab did not start: {exc}", pytrace=False)
             started[key] = (directory, state)

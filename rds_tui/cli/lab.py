@@ -1,4 +1,4 @@
-"""`rds-tui lab ...`: start, inspect and stop the local lab (see rds_tui.lab).
+"""`rds-tui lab ...`: start, inspect and stop the local lab (see the rds_tui.lab package).
 
 `rds-tui lab` runs a lab in the foreground (dashboard on it, or wait for Ctrl-C) and
 tears it down afterwards; `lab up --detach` leaves it running for `lab status` and
@@ -13,7 +13,10 @@ import signal
 import sys
 from pathlib import Path
 from signal import SIGHUP, SIGINT, SIGTERM
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rds_tui.lab import LabStatus
 
 EXIT_OK = 0
 EXIT_LAB_ERROR = 1  # the lab could not start / is not running
@@ -133,7 +136,7 @@ def _interrupt_once(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _save_profile(state: dict[str, Any]) -> str | None:
+def _save_profile(state: LabStatus) -> str | None:
     """Save the lab as profile `lab` (password included: the lab is throw-away)."""
     from rds_tui.profiles import Profile, ProfileError, ProfileStore
 
@@ -141,11 +144,11 @@ def _save_profile(state: dict[str, Any]) -> str | None:
         ProfileStore().upsert(
             Profile(
                 name="lab",
-                api_root=state["api_root"],
-                api_prefix=state["api_prefix"],
-                username=state["username"],
-                password=state["password"],
-                expected_cutoff_seconds=state["idle_timeout"],
+                api_root=state.api_root,
+                api_prefix=state.api_prefix,
+                username=state.username,
+                password=state.password,
+                expected_cutoff_seconds=state.idle_timeout,
                 # A lab minute lasts a second: the default 10 s poll would lag by minutes.
                 poll_interval=LAB_POLL_INTERVAL_SECONDS,
             )
@@ -156,29 +159,30 @@ def _save_profile(state: dict[str, Any]) -> str | None:
     return "lab"
 
 
-def _describe(state: dict[str, Any], profile: str | None) -> str:
-    pg, pgb = state["postgres"], state["pgbouncer"]
+def _describe(state: LabStatus, profile: str | None) -> str:
+    pg, pgb = state.postgres, state.pgbouncer
+    pulpcore = f"pulpcore {state.pulpcore_version}; " if state.pulpcore_version else ""
     lines = [
-        f"Lab running in {state['dir']}",
+        f"Lab running in {state.dir}",
         (
-            f"  Pulp API     {state['api_root']}{state['api_prefix']}api/v3/"
-            f"  (user {state['username']}; {state['workers_online']} workers online)"
+            f"  Pulp API     {state.api_root}{state.api_prefix}api/v3/"
+            f"  ({pulpcore}user {state.username}; {state.workers_online} workers online)"
         ),
-        f"  PgBouncer    {pgb['host']}:{pgb['port']} ({state['pool_mode']} mode; probes use it)",
-        f"  PostgreSQL   {pg['host']}:{pg['port']} (pulpcore connects here directly)",
+        f"  PgBouncer    {pgb.host}:{pgb.port} ({state.pool_mode} mode; probes use it)",
+        f"  PostgreSQL   {pg.host}:{pg.port} (pulpcore connects here directly)",
         (
-            f"  Idle cutoff  {state['idle_timeout']} s, idle in transaction"
-            f" {state['idle_in_transaction_timeout']} s"
+            f"  Idle cutoff  {state.idle_timeout} s, idle in transaction"
+            f" {state.idle_in_transaction_timeout} s"
         ),
-        f"  Logs         {Path(state['dir']) / 'logs'}",
-        f"  Passwords    rds-tui lab status --json --dir {state['dir']}",
+        f"  Logs         {Path(state.dir) / 'logs'}",
+        f"  Passwords    rds-tui lab status --json --dir {state.dir}",
     ]
     if profile:
         lines.append(f"  Profile      `{profile}` saved in the profile store")
     return "\n".join(lines)
 
 
-def _start(args: argparse.Namespace, stop_with_owner: bool) -> dict[str, Any]:
+def _start(args: argparse.Namespace, stop_with_owner: bool) -> LabStatus:
     from rds_tui import lab
 
     return lab.start(
@@ -202,7 +206,7 @@ def _up(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     profile = _save_profile(state)
     print(_describe(state, profile))
-    print(f"Stop it with: rds-tui lab down --dir {state['dir']}")
+    print(f"Stop it with: rds-tui lab down --dir {state.dir}")
     return EXIT_OK
 
 
@@ -212,7 +216,7 @@ def _run_foreground(args: argparse.Namespace, dashboard: bool) -> int:
 
     # A closed terminal (SIGHUP) stops the lab too; a watchdog covers a killed process.
     previous = {sig: signal.signal(sig, _interrupt_once) for sig in (SIGTERM, SIGINT, SIGHUP)}
-    state: dict[str, Any] | None = None
+    state: LabStatus | None = None
     try:
         state = _start(args, stop_with_owner=True)
         profile = _save_profile(state)
@@ -238,7 +242,7 @@ def _run_foreground(args: argparse.Namespace, dashboard: bool) -> int:
             signal.signal(sig, signal.SIG_IGN)
         if state is not None:
             print("lab: stopping...", file=sys.stderr, flush=True)
-            lab.stop(Path(state["dir"]))
+            lab.stop(Path(state.dir))
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
@@ -253,20 +257,20 @@ def _status(args: argparse.Namespace) -> int:
         return EXIT_LAB_ERROR
     directory = _directory(args)
     if args.json:
-        print(json.dumps(state if state is not None else {"running": False, "dir": str(directory)},
-                         indent=2))  # fmt: skip
+        shown = state.to_json() if state is not None else {"running": False, "dir": str(directory)}
+        print(json.dumps(shown, indent=2))
     elif state is None:
         print(f"No lab in {directory}. Start one with: rds-tui lab up --detach --dir {directory}")
-    elif state["running"]:
+    elif state.running:
         print(_describe(state, None))
     else:
-        dead = [name for name, alive in state["processes_alive"].items() if not alive]
+        dead = [name for name, alive in state.processes_alive.items() if not alive]
         print(
-            f"The lab in {directory} is {state.get('state')}, not fully running"
+            f"The lab in {directory} is {state.state}, not fully running"
             + (f" (stopped: {', '.join(dead)})" if dead else "")
             + f". Logs: {directory / 'logs'}. Clean up with: rds-tui lab down --dir {directory}"
         )
-    return EXIT_OK if state is not None and state["running"] else EXIT_NOT_RUNNING
+    return EXIT_OK if state is not None and state.running else EXIT_NOT_RUNNING
 
 
 def _down(args: argparse.Namespace) -> int:

@@ -20,10 +20,11 @@ import pytest
 from rds_tui import lab as lab_module
 from rds_tui.cli import main as cli_main
 from rds_tui.cli.lab import LAB_POLL_INTERVAL_SECONDS
+from rds_tui.lab import binaries, lifecycle, processes
+from rds_tui.lab.state import ProcessRecord, write_state
 from rds_tui.profiles import ProfileStore
 
-pytestmark = pytest.mark.lab
-
+# Marked per test: the ones that start no lab also run under `-m "not lab"`.
 RDS_TUI = [sys.executable, "-m", "rds_tui"]
 
 
@@ -35,7 +36,7 @@ def rds_tui(*args: str, env: dict[str, str] | None = None, timeout: float = 180)
 
 def server_dirs(directory: Path) -> list[Path]:
     """The lab's PostgreSQL/PgBouncer directories (in /dev/shm or /tmp) that still exist."""
-    prefix = lab_module._server_dir_prefix(directory.absolute())
+    prefix = processes.server_dir_prefix(directory.absolute())
     return [d for parent in ("/dev/shm", "/tmp") for d in Path(parent).glob(prefix + "*")]
 
 
@@ -45,6 +46,7 @@ def port_accepts(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+@pytest.mark.lab
 def test_up_in_the_default_dir_then_down_leaves_no_process_and_no_port(tmp_path):
     # A private (0700) parent, like /root: the postgres user cannot reach the lab dir.
     home = tmp_path / "home"
@@ -118,8 +120,9 @@ def test_busy_port_is_refused_before_anything_starts(tmp_path):
     assert server_dirs(tmp_path) == []
 
 
+@pytest.mark.lab
 def test_a_free_port_taken_before_its_component_binds_it_is_replaced(tmp_path, monkeypatch):
-    real_pick = lab_module.pick_free_ports
+    real_pick = processes.pick_free_ports
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -133,13 +136,13 @@ def test_a_free_port_taken_before_its_component_binds_it_is_replaced(tmp_path, m
                 ports[1] = taken  # the port PostgreSQL gets, grabbed by someone else
             return ports
 
-        monkeypatch.setattr(lab_module, "pick_free_ports", pick_with_a_race)
+        monkeypatch.setattr(lifecycle, "pick_free_ports", pick_with_a_race)
         messages = []
         options = lab_module.LabOptions(workers=1)
         lab_state = lab_module.start(tmp_path, options, progress=messages.append)
     try:
         assert len(calls) == 2
-        assert lab_state["running"] and lab_state["postgres"]["port"] != taken
+        assert lab_state.running and lab_state.postgres.port != taken
         assert any("a port was taken meanwhile" in message for message in messages)
     finally:
         lab_module.stop(tmp_path)
@@ -162,7 +165,7 @@ def test_missing_binary_names_the_debian_package(tmp_path, monkeypatch, capsys, 
     # Only the venv's scripts on PATH, and the Debian locations pointed at nothing.
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
     value = (str(empty),) if setting == "PGBOUNCER_DIRS" else str(empty / "*" / "bin")
-    monkeypatch.setattr(lab_module, setting, value)
+    monkeypatch.setattr(binaries, setting, value)
     code = cli_main(["lab", "up", "--detach", "--dir", str(tmp_path / "lab")])
     err = capsys.readouterr().err
     assert code == 1
@@ -180,6 +183,7 @@ def test_unusable_directory_is_reported(tmp_path):
     assert "--dir" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.lab
 def test_second_up_on_a_running_lab_is_refused_and_leaves_it_running(lab):
     recorded = {name: rec["pid"] for name, rec in lab["processes"].items()}
     result = rds_tui("lab", "up", "--detach", "--dir", lab["dir"])
@@ -187,12 +191,13 @@ def test_second_up_on_a_running_lab_is_refused_and_leaves_it_running(lab):
     assert f"A lab is already running in {lab['dir']}" in result.stderr
     assert "rds-tui lab down" in result.stderr
     status = lab_module.status(Path(lab["dir"]))
-    assert status["running"] and status["workers_online"] == lab["workers"]
+    assert status.running and status.workers_online == lab["workers"]
     # The very same processes still run.
-    assert {name: rec["pid"] for name, rec in status["processes"].items()} == recorded
-    assert all(status["processes_alive"].values())
+    assert {name: rec.pid for name, rec in status.processes.items()} == recorded
+    assert all(status.processes_alive.values())
 
 
+@pytest.mark.lab
 def test_component_dying_during_start_shows_its_log_and_leaves_nothing(tmp_path):
     # pulpcore refuses an invalid worker type when it loads its settings: the process
     # that loads pulpcore for the workers exits during the start.
@@ -218,6 +223,7 @@ def wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.lab
 @pytest.mark.parametrize("started", ["postgres", "pgbouncer", "api"])
 def test_sigterm_during_start_stops_every_child(tmp_path, started):
     starting = subprocess.Popen(
@@ -240,6 +246,7 @@ def test_sigterm_during_start_stops_every_child(tmp_path, started):
     assert server_dirs(tmp_path) == []
 
 
+@pytest.mark.lab
 def test_foreground_lab_stops_everything_on_ctrl_c(tmp_path):
     running = subprocess.Popen(
         [*RDS_TUI, "lab", "up", "--workers", "1", "--dir", str(tmp_path)],
@@ -263,6 +270,7 @@ def test_foreground_lab_stops_everything_on_ctrl_c(tmp_path):
     assert not (tmp_path / "lab.json").exists()
 
 
+@pytest.mark.lab
 def test_lab_command_opens_the_dashboard_on_the_lab_and_tears_down_on_quit(tmp_path):
     """`rds-tui lab` in a terminal: the dashboard on profile `lab`; `q` stops everything."""
     directory = tmp_path / "lab"
@@ -285,7 +293,7 @@ def test_lab_command_opens_the_dashboard_on_the_lab_and_tears_down_on_quit(tmp_p
 
     try:
         deadline = time.monotonic() + 120
-        while not (lab_module.status(directory) or {}).get("running"):
+        while not getattr(lab_module.status(directory), "running", False):
             assert time.monotonic() < deadline, screen.decode(errors="replace")[-2000:]
             read_for(0.5)
         read_for(3)  # the dashboard draws
@@ -307,6 +315,7 @@ def test_lab_command_opens_the_dashboard_on_the_lab_and_tears_down_on_quit(tmp_p
     assert not (directory / "lab.json").exists()
 
 
+@pytest.mark.lab
 def test_a_lab_started_with_stop_with_owner_stops_when_its_owner_is_killed(tmp_path):
     owner = subprocess.Popen(
         [sys.executable, "-c", (
@@ -318,7 +327,7 @@ def test_a_lab_started_with_stop_with_owner_stops_when_its_owner_is_killed(tmp_p
     )  # fmt: skip
     try:
         assert owner.stdout.readline().strip() == "running"
-        assert lab_module.status(tmp_path)["running"]
+        assert lab_module.status(tmp_path).running
     finally:
         owner.kill()  # SIGKILL: no cleanup of its own
         owner.wait()
@@ -332,15 +341,13 @@ def test_down_never_signals_a_process_that_reuses_a_recorded_pid(tmp_path):
     # belongs to someone else (here: a sleeping process in its own group).
     bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)
     try:
-        stale = {
-            "state": "running",
-            "server_dir": None,
-            "processes": {
-                "api": {"pid": bystander.pid, "pgid": bystander.pid, "start_time": 1, "log": ""}
-            },
-        }
-        (tmp_path / "lab.json").write_text(json.dumps(stale))
-        assert lab_module.status(tmp_path)["processes_alive"] == {"api": False}
+        stale = lifecycle._new_state(tmp_path, tmp_path / "gone", lab_module.LabOptions())
+        stale.state = "running"
+        stale.processes["api"] = ProcessRecord(
+            pid=bystander.pid, pgid=bystander.pid, start_time=1, log=""
+        )
+        write_state(tmp_path, stale)
+        assert lab_module.status(tmp_path).processes_alive == {"api": False}
         assert lab_module.stop(tmp_path) is True
         assert bystander.poll() is None, "lab down signalled an unrelated process"
         assert not (tmp_path / "lab.json").exists()

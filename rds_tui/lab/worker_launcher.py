@@ -1,4 +1,4 @@
-"""Start the lab's N pulpcore workers from one pre-imported process (run by rds_tui.lab).
+"""Start the lab's N pulpcore workers from one pre-imported process (run by rds_tui.lab.pulp).
 
 A pulpcore worker spends ~3 s of CPU importing Django and pulpcore and almost nothing
 after that; eight of them on two cores were most of the lab's start time. This
@@ -7,9 +7,10 @@ once, waits for "go" on stdin (the database is being prepared meanwhile), then f
 one real pulpcore worker per log file given, each in its own process group with its
 output in its log, prints their pids as one JSON line and exits.
 
-Run as: python -m rds_tui.lab_worker_launcher NAME_TEMPLATE LOG [LOG ...]
-(NAME_TEMPLATE holds `{n}` for the worker's number). Executed in its own process: the
-rds-tui client never imports pulpcore.
+Run as: python -m rds_tui.lab.worker_launcher NAME_TEMPLATE LOG [LOG ...]
+(NAME_TEMPLATE holds `{n}` for the worker's number; used only when this pulpcore's
+worker accepts --name-template). Executed in its own process: the rds-tui client never
+imports pulpcore.
 """
 
 from __future__ import annotations
@@ -27,16 +28,19 @@ def _run_worker(name_template: str, log_path: str) -> None:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # private
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.close(log)
     random.seed()  # do not share the parent's random state between workers
     from pulpcore.tasking.entrypoint import worker
 
+    # Only the options this pulpcore's worker command has (read from the command itself).
+    accepted = {opt for param in worker.params for opt in param.opts}
+    args = ["--name-template", name_template] if "--name-template" in accepted else []
     code = 0
     try:
-        worker.main(args=["--name-template", name_template], prog_name="pulpcore-worker")
+        worker.main(args=args, prog_name="pulpcore-worker")
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:  # noqa: BLE001 - a forked child must never return into main()

@@ -43,13 +43,14 @@ environment:
   RDS_TUI_CONFIG     profiles file      RDS_TUI_DATA_DIR   run history directory
 """
 
-COMMAND_MODULES = ("tests", "lab", "history", "profiles")
+COMMAND_MODULES = ("tests", "check", "lab", "history", "profiles")
 # Which module defines each command, so a command line imports only the module it runs.
 COMMAND_OWNERS = {
     "rds_connection_tests": "tests",
     "rds-connection-tests": "tests",
     "watch": "tests",
     "cancel": "tests",
+    "check": "check",
     "lab": "lab",
     "runs": "history",
     "report": "history",
@@ -182,6 +183,16 @@ def resolve_connection(args: argparse.Namespace, *, run: Any = None) -> Resolved
     for note in connection.notes:
         print(f"warning: {note}", file=sys.stderr)
     return connection
+
+
+def load_run(run_id: str) -> Any:
+    """A run of the history by id, unique prefix or "last"; a UsageError otherwise."""
+    from rds_tui.runs import RunError, RunStore
+
+    try:
+        return RunStore().get(run_id)
+    except RunError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def require_api_root(connection: ResolvedConnection) -> str:

@@ -143,19 +143,10 @@ def runs_command(args: argparse.Namespace) -> int:
 # --- report -------------------------------------------------------------------------
 
 
-def _load_run(run_id: str) -> Any:
-    from rds_tui.runs import RunError
-
-    try:
-        return _store().get(run_id)
-    except RunError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def report_command(args: argparse.Namespace) -> int:
     from rds_tui.service.runs import ExportError, RunService, render_report
 
-    run = _load_run(args.run)
+    run = cli.load_run(args.run)
     live: list[dict[str, Any]] = []
     if not run.finished and not args.offline:
         live = _refresh_or_warn(args, run)

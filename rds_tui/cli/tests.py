@@ -606,17 +606,8 @@ def _plain(value: Any) -> Any:
 # --- watch and cancel --------------------------------------------------------------------
 
 
-def _load_run(run_id: str) -> Any:
-    from rds_tui.runs import RunError, RunStore
-
-    try:
-        return RunStore().get(run_id)
-    except RunError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def watch_command(args: argparse.Namespace) -> int:
-    run = _load_run(args.run)
+    run = cli.load_run(args.run)
     if run.finished:
         return _show_finished(run, args.json)
     connection = cli.resolve_connection(args, run=run)
@@ -668,7 +659,7 @@ def cancel_command(args: argparse.Namespace) -> int:
 
     if args.read_only:
         raise UsageError("--read-only: canceling tasks is disabled")
-    run = _load_run(args.run)
+    run = cli.load_run(args.run)
     selected = list(run.tasks)
     if args.tests:
         wanted = []

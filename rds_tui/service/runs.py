@@ -187,12 +187,7 @@ class RunService:
         was saved. Raises RunError when the history cannot be written."""
         if not run.record_task(snapshot.as_dict()):
             return False
-        try:
-            self.store.save(run)
-        except OSError as exc:
-            raise RunError(
-                f"could not save run {run.id} to {self.store.directory}: {exc}"
-            ) from None
+        self.save(run)
         return True
 
     async def watch(

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from rds_tui.constants import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
 from rds_tui.filestore import atomic_write_bytes, exclusive_lock
 
 CONFIG_ENV = "RDS_TUI_CONFIG"
@@ -79,7 +80,9 @@ class Profile(BaseModel):
     poll_interval: float | None = Field(default=None, gt=0)
     expected_cutoff_seconds: int | None = Field(default=None, gt=0)
     default_tests: list[str] = Field(default_factory=list)
-    default_duration: int | None = Field(default=None, ge=1, le=300)
+    default_duration: int | None = Field(
+        default=None, ge=MIN_DURATION_MINUTES, le=MAX_DURATION_MINUTES
+    )
 
     @field_validator("name")
     @classmethod

@@ -11,6 +11,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
+from rds_tui.constants import (
+    DASHBOARD_POLL_INTERVAL_SECONDS,
+    DEFAULT_DURATION_MINUTES,
+    PRODUCTION_CUTOFF_SECONDS,
+)
 from rds_tui.profiles import Profile
 
 # (field, label, placeholder) in the order the form shows them.
@@ -25,9 +30,13 @@ TEXT_FIELDS: list[tuple[str, str, str]] = [
     ("cert", "Client cert", "/path/to/client.crt"),
     ("key", "Client key", "/path/to/client.key"),
     ("verify_ssl", "Verify TLS", "true, false or /path/to/ca-bundle.pem"),
-    ("poll_interval", "Poll every (s)", "10"),
-    ("expected_cutoff_seconds", "Cutoff (s)", "from the server (2400 in production)"),
-    ("default_duration", "Duration (min)", "50"),
+    ("poll_interval", "Poll every (s)", f"{DASHBOARD_POLL_INTERVAL_SECONDS:g}"),
+    (
+        "expected_cutoff_seconds",
+        "Cutoff (s)",
+        f"from the server ({PRODUCTION_CUTOFF_SECONDS:g} in production)",
+    ),
+    ("default_duration", "Duration (min)", str(DEFAULT_DURATION_MINUTES)),
 ]
 
 

@@ -29,6 +29,9 @@ FAILED = "failed"
 WARNING = "warning"  # could not be confirmed; a run may still work
 SKIPPED = "skipped"  # not checked: an earlier check failed
 
+# A plain-text mark per status, for every front end.
+SYMBOLS = {OK: "✓", FAILED: "✗", WARNING: "!", SKIPPED: "…"}
+
 # Check names, in order, with their labels.
 SETUP = "setup"  # only present when the client could not even be set up
 REACHABLE = "reachable"

@@ -7,15 +7,12 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-# Statuses of rds_tui.service.preflight, plus "pending" while the check runs.
+from rds_tui.service.preflight import FAILED, OK, SKIPPED, SYMBOLS, WARNING
+
+# The preflight's statuses (rds_tui.service.preflight), plus one while the check runs.
 PENDING = "pending"
-MARKS = {
-    "ok": ("✓", "green"),
-    "failed": ("✗", "bold red"),
-    "warning": ("!", "yellow"),
-    "skipped": ("…", "dim"),
-    PENDING: ("…", "dim"),
-}
+STYLES = {OK: "green", FAILED: "bold red", WARNING: "yellow", SKIPPED: "dim", PENDING: "dim"}
+MARKS = {status: (SYMBOLS.get(status, "…"), style) for status, style in STYLES.items()}
 
 
 @dataclass
@@ -29,7 +26,7 @@ def render_check_lines(lines: list[CheckLine]) -> Text:
     text = Text()
     for index, line in enumerate(lines):
         mark, style = MARKS[line.status]
-        failed = line.status == "failed"
+        failed = line.status == FAILED
         if index:
             text.append("\n")
         text.append(f"{mark} ", style)

@@ -18,10 +18,12 @@ import pytest
 from rds_tui import lab as lab_module
 
 # Short timeouts keep the end-to-end tests fast; 8 workers run the seven tests at once.
+# The in-transaction cutoff is more than two of test 4's work intervals (2 lab seconds by
+# default): a working transaction survives even when a loaded machine delays a round.
 DEFAULT_TEST_LAB: dict[str, Any] = {
     "workers": 8,
     "idle_timeout": 3,
-    "idle_in_transaction_timeout": 2,
+    "idle_in_transaction_timeout": 5,
 }
 
 
@@ -75,5 +77,5 @@ def lab_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def lab(lab_factory: Any) -> dict[str, Any]:
-    """The default test lab: 8 workers, idle cutoff 3 s, idle-in-transaction cutoff 2 s."""
+    """The default test lab: 8 workers, idle cutoff 3 s, idle-in-transaction cutoff 5 s."""
     return lab_factory(**DEFAULT_TEST_LAB)

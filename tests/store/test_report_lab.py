@@ -1,6 +1,6 @@
 """End to end in the lab: dispatch the seven probes, then `report` until the run is done.
 
-The default test lab has an idle cutoff of 3 s and an in-transaction cutoff of 2 s
+The default test lab has an idle cutoff of 3 s and an in-transaction cutoff of 5 s
 (PostgreSQL's timeouts on the probe role, behind PgBouncer in session mode), so the
 report must find both within the probes' detection latency (under 1 s).
 """
@@ -18,7 +18,7 @@ from rds_tui.cli import EXIT_OK, main
 
 pytestmark = pytest.mark.lab
 
-DURATION = 6  # time units of the lab: seconds
+DURATION = 8  # time units of the lab: seconds (test 3 dies after 5)
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -75,15 +75,13 @@ def test_report_diagnoses_a_real_run(lab, capsys, monkeypatch):
     diagnosis = document["diagnosis"]
     # Within 1 s after the timeout (a few ms before it is clock granularity).
     assert 2.95 <= diagnosis["estimated_idle_cutoff_seconds"] <= 4.0
-    assert 1.95 <= diagnosis["in_transaction_cutoff_seconds"] <= 3.0
+    in_transaction = lab["idle_in_transaction_timeout"]
+    assert in_transaction - 0.05 <= diagnosis["in_transaction_cutoff_seconds"] <= in_transaction + 1
     titles = {finding["title"] for finding in diagnosis["findings"]}
     assert "Periodic queries keep a connection alive" in titles
-    # Test 4 works every 2 time units; whether that outruns a 2 s in-transaction timeout
-    # is a race, and the report must explain whichever happened.
-    if "test_4_transaction_with_work" in died:
-        assert "A working transaction was cut in a pause between its queries" in titles
-    else:
-        assert "A transaction that keeps working survives" in titles
+    # Test 4 works every 2 time units, well inside the lab's in-transaction cutoff.
+    assert "test_4_transaction_with_work" not in died
+    assert "A transaction that keeps working survives" in titles
     assert "Notifications do not count as activity" in titles
     assert "Notifications are dropped" not in titles
     assert diagnosis["recommendation"].startswith("LISTEN connections")

@@ -13,6 +13,16 @@ from .labpulp import ALL_TESTS, ENDPOINT
 
 pytestmark = pytest.mark.lab
 
+# The POST body's fields, in the schema's order.
+REQUEST_FIELDS = [
+    "tests",
+    "run_sequentially",
+    "duration_minutes",
+    "heartbeat_interval_seconds",
+    "notify_interval_seconds",
+    "stop_on_disconnect",
+]
+
 
 def test_catalog_is_open_to_anonymous_callers_and_describes_every_test(lab):
     response = httpx.get(lab["api_root"] + ENDPOINT, timeout=30)
@@ -185,6 +195,11 @@ def test_invalid_bodies_get_400_naming_the_field(pulp, body, field, words):
     assert pulp.active_rds_tasks() == []
 
 
+def post_raw(pulp, content: bytes, content_type: str | None = "application/json"):
+    headers = {"Content-Type": content_type} if content_type is not None else {}
+    return pulp.http.post(ENDPOINT, content=content, headers=headers)
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
     [
@@ -192,23 +207,83 @@ def test_invalid_bodies_get_400_naming_the_field(pulp, body, field, words):
         (b"tests=test_1_idle_connection", "not valid JSON"),
         (b"\xff\xfe", "not valid JSON"),
         (b"[]", "must be a JSON object"),
-        (b'{"tests": ["' + b"x" * 70000 + b'"]}', "larger than 65536 bytes"),
+        # Each of these made the endpoint answer a 500 page (issue 13).
+        (b"[" * 30000 + b"]" * 30000, "nested too deeply"),
+        (b'{"tests": ' + b"[" * 100 + b"]" * 100 + b"}", "nested more than 16 levels"),
+        (
+            b'{"tests": ["test_1_idle_connection"], "duration_minutes": 1' + b"0" * 5000 + b"}",
+            "more than 100 digits",
+        ),
+        (
+            b'{"tests": ["test_1_idle_connection"], "heartbeat_interval_seconds": 1'
+            + b"0" * 5000
+            + b"}",
+            "more than 100 digits",
+        ),
+        (b'{"tests": ["\\ud800"]}', "lone surrogate"),
+        (b'{"\\udfff": 1}', "lone surrogate"),
+        (b'{"tests": ["test_1_idle_connection"], "heartbeat_interval_seconds": NaN}', "NaN"),
+        (
+            b'{"tests": ["test_1_idle_connection"], "notify_interval_seconds": -Infinity}',
+            "Infinity",
+        ),
+        (
+            b'{"tests": ["test_1_idle_connection"], "notify_interval_seconds": 1e400}',
+            "out of range",
+        ),
+        (b'{"tests": ["test_1_idle_connection"], "tests": 5}', 'key "tests" appears twice'),
     ],
+    ids=lambda value: value[:40].decode("latin-1") if isinstance(value, bytes) else None,
 )
 def test_bodies_that_are_not_a_small_json_object_get_400(pulp, content, words):
-    response = pulp.http.post(
-        ENDPOINT, content=content, headers={"Content-Type": "application/json"}
-    )
-    assert response.status_code == 400
+    response = post_raw(pulp, content)
+    assert response.status_code == 400, response.text
     assert words in response.json()["error"]
+    assert pulp.active_rds_tasks() == []
 
 
-def test_json_without_a_content_type_header_is_still_accepted(pulp):
-    # curl -d without -H sends application/x-www-form-urlencoded: still a JSON body.
-    response = pulp.http.post(
-        ENDPOINT,
-        content=b'{"tests": ["test_2_active_heartbeat"], "duration_minutes": 1}',
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
+def test_a_body_over_64_kib_gets_413(pulp):
+    response = post_raw(pulp, b'{"tests": ["' + b"x" * 70000 + b'"]}')
+    assert response.status_code == 413
+    assert "larger than 65536 bytes" in response.json()["error"]
+
+
+def test_a_thousand_unknown_names_get_a_short_answer(pulp):
+    names = [f"test_{n}_nope" for n in range(1000)]
+    response = pulp.http.post(ENDPOINT, json={"tests": names, **{name: 1 for name in names}})
+    assert response.status_code == 400
+    assert len(response.content) < 2000
+    response = pulp.http.post(ENDPOINT, json={"tests": names})
+    assert response.status_code == 400
+    assert "test_0_nope, test_1_nope, test_2_nope and 997 more" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        # curl -d without -H sends this one: a form, which a browser may send cross-site.
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        None,
+    ],
+)
+def test_a_json_body_without_the_json_content_type_gets_415_naming_the_header(pulp, content_type):
+    response = post_raw(
+        pulp, b'{"tests": ["test_2_active_heartbeat"], "duration_minutes": 1}', content_type
+    )
+    assert response.status_code == 415, response.text
+    body = response.json()
+    assert "Unsupported media type" in body["error"]
+    assert "Content-Type: application/json" in body["hint"]
+    assert pulp.active_rds_tasks() == []
+
+
+def test_the_json_content_type_may_name_its_charset(pulp):
+    response = post_raw(
+        pulp,
+        b'{"tests": ["test_2_active_heartbeat"], "duration_minutes": 1}',
+        "application/json; charset=utf-8",
     )
     assert response.status_code == 202, response.text
 
@@ -244,14 +319,7 @@ def test_the_endpoint_is_in_the_openapi_schema(lab):
     post = path["post"]
     request_ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     request = schema["components"]["schemas"][request_ref.rsplit("/", 1)[1]]
-    assert set(request["properties"]) == {
-        "tests",
-        "run_sequentially",
-        "duration_minutes",
-        "heartbeat_interval_seconds",
-        "notify_interval_seconds",
-        "stop_on_disconnect",
-    }
+    assert list(request["properties"]) == REQUEST_FIELDS
     assert request["required"] == ["tests"]
     names_ref = request["properties"]["tests"]["items"]["$ref"]
     assert schema["components"]["schemas"][names_ref.rsplit("/", 1)[1]]["enum"] == ALL_TESTS

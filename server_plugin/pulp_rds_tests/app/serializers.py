@@ -5,13 +5,13 @@ Validation is strict on purpose: JSON booleans are not integers, strings are not
 would start the wrong 50-minute experiment. Every message names what is allowed.
 """
 
-import json
 from typing import ClassVar
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from pulp_rds_tests.app.parsers import shown
 from pulp_rds_tests.probes import TEST_NAMES
 
 DEFAULT_DURATION_MINUTES = 50
@@ -21,10 +21,15 @@ MIN_INTERVAL_SECONDS = 0.1
 MAX_INTERVAL_SECONDS = MAX_DURATION_MINUTES * 60
 
 
-def _shown(value) -> str:
-    """A submitted value as the user wrote it (JSON), shortened."""
-    text = json.dumps(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+# Error messages name at most this many of the offending names.
+NAMES_SHOWN = 3
+
+
+def _names(names: list[str]) -> str:
+    """Submitted names for a message: the first few, shortened (a body may hold thousands)."""
+    text = ", ".join(name if len(name) <= 60 else name[:57] + "..." for name in names[:NAMES_SHOWN])
+    more = len(names) - NAMES_SHOWN
+    return f"{text} and {more} more" if more > 0 else text
 
 
 @extend_schema_field(OpenApiTypes.BOOL)
@@ -33,7 +38,7 @@ class StrictBooleanField(serializers.Field):
         if isinstance(data, bool):
             return data
         raise serializers.ValidationError(
-            f"must be true or false (a JSON boolean), got {_shown(data)}."
+            f"must be true or false (a JSON boolean), got {shown(data)}."
         )
 
     def to_representation(self, value):
@@ -57,7 +62,7 @@ class DurationField(serializers.Field):
         ):
             raise serializers.ValidationError(
                 f"must be a whole number of minutes from {MIN_DURATION_MINUTES} to "
-                f"{MAX_DURATION_MINUTES} (default {DEFAULT_DURATION_MINUTES}), got {_shown(data)}."
+                f"{MAX_DURATION_MINUTES} (default {DEFAULT_DURATION_MINUTES}), got {shown(data)}."
             )
         return data
 
@@ -77,7 +82,7 @@ class IntervalField(serializers.Field):
         ):
             raise serializers.ValidationError(
                 f"must be a number of seconds from {MIN_INTERVAL_SECONDS:g} to "
-                f"{MAX_INTERVAL_SECONDS}, got {_shown(data)}."
+                f"{MAX_INTERVAL_SECONDS}, got {shown(data)}."
             )
         return float(data)
 
@@ -103,28 +108,30 @@ class TestNamesField(serializers.Field):
         example = '["test_1_idle_connection"]'
         if isinstance(data, str):
             raise serializers.ValidationError(
-                f"must be a list of test names, not a string: write [{_shown(data)}]."
+                f"must be a list of test names, not a string: write [{shown(data)}]."
             )
         if not isinstance(data, list):
             raise serializers.ValidationError(
-                f"must be a list of test names, e.g. {example}, got {_shown(data)}."
+                f"must be a list of test names, e.g. {example}, got {shown(data)}."
             )
         if not data:
             raise serializers.ValidationError(f"must name at least one test, e.g. {example}.")
         for index, item in enumerate(data):
             if not isinstance(item, str):
                 raise serializers.ValidationError(
-                    f"every item must be a test name (a string); item {index} is {_shown(item)}."
+                    f"every item must be a test name (a string); item {index} is {shown(item)}."
                 )
         seen = set()
         for item in data:
             if item in seen:
-                raise serializers.ValidationError(f"{item} is listed twice; list each test once.")
+                raise serializers.ValidationError(
+                    f"{_names([item])} is listed twice; list each test once."
+                )
             seen.add(item)
         unknown = [item for item in data if item not in TEST_NAMES]
         if unknown:
             raise serializers.ValidationError(
-                f"unknown test name(s): {', '.join(unknown)}. Available: {', '.join(TEST_NAMES)}."
+                f"unknown test name(s): {_names(unknown)}. Available: {', '.join(TEST_NAMES)}."
             )
         return data
 
@@ -164,19 +171,15 @@ class DispatchRequestSerializer(serializers.Serializer):
                     "non_field_errors": [
                         (
                             "The request body must be a JSON object such as "
-                            f'{{"tests": ["test_1_idle_connection"]}}, got {_shown(data)}.'
+                            f'{{"tests": ["test_1_idle_connection"]}}, got {shown(data)}.'
                         )
                     ]
                 }
             )
         unknown = sorted(set(data) - set(self.fields))
         if unknown:
-            raise serializers.ValidationError(
-                {
-                    name: [f"unknown field; allowed fields: {', '.join(self.fields)}."]
-                    for name in unknown
-                }
-            )
+            message = f"unknown field; allowed fields: {', '.join(self.fields)}."
+            raise serializers.ValidationError({name: [message] for name in unknown[:NAMES_SHOWN]})
         return super().to_internal_value(data)
 
 
@@ -234,3 +237,4 @@ class ErrorResponseSerializer(serializers.Serializer):
     hint = serializers.CharField(required=False)
     active = serializers.IntegerField(required=False)
     max_active = serializers.IntegerField(required=False)
+    requested = serializers.IntegerField(required=False)

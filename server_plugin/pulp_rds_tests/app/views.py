@@ -4,27 +4,24 @@ The view validates, checks who may run tests, and dispatches one pulpcore task p
 the probes themselves live in pulp_rds_tests.probes and run in the workers.
 """
 
-import json
-
 from django.conf import settings
 from django.db import transaction
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from pulpcore.plugin.models import Task
 from pulpcore.plugin.tasking import dispatch
 from pulpcore.plugin.util import reverse
 from rest_framework import exceptions, status
-from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pulp_rds_tests import __version__
-from pulp_rds_tests.app import config, tasks
+from pulp_rds_tests.app import config, errors, tasks
 from pulp_rds_tests.app.models import GATE_NAME, RUN_PERMISSION, DispatchGate
+from pulp_rds_tests.app.parsers import JSONBodyParser
 from pulp_rds_tests.app.serializers import (
     CatalogResponseSerializer,
     DispatchRequestSerializer,
     DispatchResponseSerializer,
-    ErrorResponseSerializer,
 )
 from pulp_rds_tests.probes import (
     CATALOG,
@@ -34,39 +31,9 @@ from pulp_rds_tests.probes import (
 )
 
 ENDPOINT = "/api/pulp/rds-connection-tests/"
-# The seven names and a few options fit in well under 1 KiB.
-MAX_BODY_BYTES = 64 * 1024
 # Every test task of every sequential run holds this one resource: one at a time.
 SEQUENTIAL_RESOURCE = "pulp_rds_tests:sequential-run"
 ACTIVE_STATES = ("waiting", "running", "canceling")
-
-DISABLED_ERROR = {
-    "error": "RDS connection tests are not enabled.",
-    "hint": "Set RDS_CONNECTION_TESTS_ENABLED = True (or DEBUG = True) in the Pulp settings, "
-    "e.g. PULP_RDS_CONNECTION_TESTS_ENABLED=true in the environment of the API and the "
-    "workers, and restart them.",
-}
-
-
-class JSONBodyParser(BaseParser):
-    """JSON whatever the Content-Type (curl -d without -H still works); limited in size."""
-
-    media_type = "*/*"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        raw = stream.read(MAX_BODY_BYTES + 1)
-        if len(raw) > MAX_BODY_BYTES:
-            raise exceptions.ParseError(
-                f"The request body is larger than {MAX_BODY_BYTES} bytes; "
-                'send a small JSON object such as {"tests": ["test_1_idle_connection"]}.'
-            )
-        try:
-            return json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise exceptions.ParseError(
-                f"The request body is not valid JSON ({exc}). Send a JSON object such as "
-                '{"tests": ["test_1_idle_connection"]} with Content-Type: application/json.'
-            ) from None
 
 
 def _catalog() -> dict:
@@ -129,64 +96,13 @@ def _note(duration_minutes: int, run_sequentially: bool, count: int) -> str:
     )
 
 
-def _validation_error(errors: dict) -> dict:
-    """One readable sentence naming the field, plus the per-field details."""
-    field, messages = next(iter(errors.items()))
-    message = messages[0] if isinstance(messages, list) else str(messages)
-    body = {
-        "error": message if field == "non_field_errors" else f"{field}: {message}",
-        "errors": errors,
-    }
-    if field != "non_field_errors":
-        body["field"] = field
-    if "tests" in errors:
-        body["available_tests"] = list(TEST_NAMES)
-    return body
-
-
 def _target_misconfiguration() -> Response | None:
     """A 500 naming the bad setting, checked at dispatch rather than in every task."""
     try:
         merge_database_settings(settings.DATABASES["default"], config.probe_database_overrides())
     except ProbeConfigError as exc:
-        return Response(
-            {
-                "error": f"The server is misconfigured: {exc} Fix the Pulp settings and "
-                "restart the API and the workers."
-            },
-            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
-        )
+        return errors.misconfigured(exc)
     return None
-
-
-def _over_limit(active: int, limit: int, requested: int) -> Response:
-    return Response(
-        {
-            "error": f"{active} RDS test task(s) are already waiting or running and the "
-            f"limit is {limit} (RDS_CONNECTION_TESTS_MAX_ACTIVE); starting {requested} more "
-            "would exceed it. Nothing was dispatched: wait for running tests to finish or "
-            "cancel them.",
-            "active": active,
-            "max_active": limit,
-            "requested": requested,
-        },
-        status=status.HTTP_429_TOO_MANY_REQUESTS,
-    )
-
-
-ERROR_RESPONSES = {
-    400: OpenApiResponse(ErrorResponseSerializer, description="Invalid request body."),
-    401: OpenApiResponse(ErrorResponseSerializer, description="No or wrong credentials."),
-    403: OpenApiResponse(
-        ErrorResponseSerializer,
-        description="Tests are not enabled, or the user may not run them.",
-    ),
-    429: OpenApiResponse(
-        ErrorResponseSerializer,
-        description="RDS_CONNECTION_TESTS_MAX_ACTIVE test tasks are already waiting or "
-        "running; nothing was dispatched.",
-    ),
-}
 
 
 class RdsConnectionTestsView(APIView):
@@ -213,7 +129,7 @@ class RdsConnectionTestsView(APIView):
         operation_id="rds_connection_tests_dispatch",
         tags=["RDS connection tests"],
         request={"application/json": DispatchRequestSerializer},
-        responses={202: DispatchResponseSerializer, **ERROR_RESPONSES},
+        responses={202: DispatchResponseSerializer, **errors.ERROR_RESPONSES},
         examples=[
             OpenApiExample(
                 "Two tests in parallel",
@@ -224,13 +140,11 @@ class RdsConnectionTestsView(APIView):
     )
     def post(self, request, **kwargs):
         if not config.tests_enabled():
-            return Response(DISABLED_ERROR, status=status.HTTP_403_FORBIDDEN)
+            return Response(errors.DISABLED_ERROR, status=status.HTTP_403_FORBIDDEN)
         self._check_may_run(request)
         serializer = DispatchRequestSerializer(data=request.data)
         if not serializer.is_valid():
-            return Response(
-                _validation_error(serializer.errors), status=status.HTTP_400_BAD_REQUEST
-            )
+            return errors.validation_error(serializer.errors)
         if (misconfigured := _target_misconfiguration()) is not None:
             return misconfigured
         options = serializer.validated_data
@@ -243,7 +157,7 @@ class RdsConnectionTestsView(APIView):
                 name__startswith=tasks.TASK_NAME_PREFIX, state__in=ACTIVE_STATES
             ).count()
             if active + len(names) > limit:
-                return _over_limit(active, limit, len(names))
+                return errors.over_limit(active, limit, len(names))
             dispatched = [self._dispatch(name, options) for name in names]
         return Response(
             {
@@ -295,10 +209,4 @@ class RdsConnectionTestsView(APIView):
         )
 
     def handle_exception(self, exc):
-        """Errors raised by DRF itself (auth, parsing, methods) in the same {"error": ...} shape."""
-        response = super().handle_exception(exc)
-        if isinstance(exc, exceptions.APIException) and isinstance(response.data, dict):
-            detail = response.data.get("detail")
-            if detail is not None and "error" not in response.data:
-                response.data = {"error": str(detail)}
-        return response
+        return errors.reshape(exc, super().handle_exception(exc))

@@ -145,13 +145,14 @@ class PickerScreen(ShowsWorkerErrors, Screen):
 
     @work(exclusive=True, group="catalog", exit_on_error=False)
     async def _load_catalog(self) -> None:
-        from rds_tui.api import ApiError
+        from rds_tui.api_errors import ApiError
+        from rds_tui.screens.errors import describe_error
 
         try:
             async with self.app.client_factory(self.profile) as client:
                 catalog = await client.catalog()
         except ApiError as exc:
-            self._show_catalog(Catalog.builtin(), offline_reason=str(exc))
+            self._show_catalog(Catalog.builtin(), offline_reason=describe_error(exc))
             return
         self._show_catalog(catalog, offline_reason=None)
 
@@ -327,7 +328,7 @@ class PickerScreen(ShowsWorkerErrors, Screen):
 
     @work(exclusive=True, group="dispatch", exit_on_error=False)
     async def _dispatch(self, tests: list[str], options: dict[str, Any]) -> None:
-        from rds_tui.api import ApiError
+        from rds_tui.api_errors import ApiError
         from rds_tui.runs import RunError
         from rds_tui.screens.errors import describe_error
         from rds_tui.service.runs import DispatchOptions

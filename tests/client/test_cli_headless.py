@@ -4,6 +4,7 @@ credentials from flags and environment, and a server that goes away and comes ba
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -22,6 +23,9 @@ from rds_tui.runs import RunStore
 from .clihelpers import GUIDE_LIST, assert_outage_survived, login_options, run_cli
 from .fakepulp import GUIDE_CATALOG, FakePulp
 from .tcpproxy import TcpProxy
+
+# A password no other text of the run contains: finding it anywhere is a leak.
+SECRET = "Zq7-leak-canary-4Rw"
 
 
 @pytest.fixture
@@ -63,9 +67,10 @@ def test_list_json(capsys, pulp):
 
 
 def test_dispatch_and_monitor_with_the_guides_output(capsys, pulp):
+    pulp.users["admin"] = SECRET
     code, out, err = run_cli(
         capsys,
-        *login_options(pulp.url),
+        *login_options(pulp.url, password=SECRET),
         "rds_connection_tests",
         "-t",
         "test_1_idle_connection",
@@ -110,9 +115,11 @@ Press Ctrl+C to stop monitoring (tasks will continue running)
     assert run.api_root == pulp.url and run.tests == ["test_1_idle_connection"]
     assert run.finished and run.final[run.tasks[0].task_href]["result"]["status"] == "FAILED"
     assert pulp.tasks[task_id]["cid"] == run.correlation_id
-    assert "password" not in Path(os.environ["RDS_TUI_DATA_DIR"]).joinpath(
-        "runs", f"{run.id}.json"
-    ).read_text().replace('"password"', "")
+    # The password is nowhere: not in the output, not in any file the run wrote.
+    assert SECRET not in out + err
+    written = [p for p in Path(os.environ["RDS_TUI_DATA_DIR"]).rglob("*") if p.is_file()]
+    assert Path(os.environ["RDS_TUI_DATA_DIR"], "runs", f"{run.id}.json") in written
+    assert not [p for p in written if SECRET in p.read_text(errors="replace")]
 
 
 def test_several_tests_from_environment_variables(capsys, pulp, monkeypatch):
@@ -137,10 +144,10 @@ def test_several_tests_from_environment_variables(capsys, pulp, monkeypatch):
     assert "  - test_6_listen_notify: LISTEN/NOTIFY test (50 min) - CRITICAL" in out
     assert "3 task(s) still running..." in out
     assert out.count(": COMPLETED") >= 3
-    # ONE request per status check for all three tasks.
+    # ONE request per status check, each asking for all three tasks.
     polls = pulp.task_polls()
-    assert all(len(q["pulp_id__in"].split(",")) == 3 for _, _, q in polls[:1])
-    assert len(polls) == out.count("--- Status Check")
+    assert len(polls) == out.count("--- Status Check") >= 2
+    assert all(sorted(q["pulp_id__in"].split(",")) == sorted(pulp.tasks) for _, _, q in polls)
 
 
 def test_all_dispatches_the_seven(capsys, pulp):
@@ -386,18 +393,21 @@ def test_profile_supplies_server_and_credentials(capsys, pulp, monkeypatch):
 def test_server_goes_away_mid_monitor_and_comes_back(capsys, pulp):
     pulp.polls_to_finish = 6
     proxy = TcpProxy("127.0.0.1", pulp.port).start()
-    outage = {}
+    monitoring_ended = threading.Event()
+    outages = []
 
     def interrupt_server():
+        # After two good status checks, the server is unreachable for 1 s.
+        deadline = time.monotonic() + 30
         while len(pulp.task_polls()) < 2:
+            if monitoring_ended.is_set() or time.monotonic() > deadline:
+                return
             time.sleep(0.01)
-        proxy.stop()
-        outage["start"] = time.monotonic()
-        time.sleep(1.0)
-        proxy.start()  # same port
-        outage["end"] = time.monotonic()
+        with proxy.outage():
+            outages.append(len(pulp.task_polls()))
+            time.sleep(1.0)
 
-    thread = threading.Thread(target=interrupt_server)
+    thread = threading.Thread(target=interrupt_server, daemon=True)
     thread.start()
     try:
         code, out, err = run_cli(
@@ -410,8 +420,11 @@ def test_server_goes_away_mid_monitor_and_comes_back(capsys, pulp):
             "0.1",
         )
     finally:
-        thread.join()
+        monitoring_ended.set()
+        thread.join(timeout=30)
         proxy.stop()
+    assert not thread.is_alive()
+    assert outages, "monitoring ended before its second status check"
     assert_outage_survived(code, out, err)
 
 
@@ -486,17 +499,46 @@ def test_list_does_not_import_the_heavy_modules():
     assert result.stdout == GUIDE_LIST
 
 
-def test_no_command_opens_the_dashboard(monkeypatch):
-    import rds_tui.app
+@pytest.mark.parametrize(
+    ("argv", "screen", "shown", "not_shown"),
+    [
+        ([], "InstancesScreen", "prod  https://pulp.example.com", "read-only"),
+        (["--read-only"], "InstancesScreen", "read-only: watching and history", "Pick tests"),
+        (["--profile", "prod", "--read-only"], "HistoryScreen", "No runs yet", "Pick tests"),
+    ],
+)
+def test_no_command_opens_the_dashboard(monkeypatch, argv, screen, shown, not_shown):
+    """The real dashboard, started by the command line and run headless: the screen the
+    options ask for, as the user would read it."""
+    from rds_tui.app import RdsTuiApp
+    from rds_tui.profiles import Profile, ProfileStore
 
-    calls = []
+    ProfileStore().upsert(Profile(name="prod", api_root="https://pulp.example.com"))
+    seen = {}
+
+    async def look(pilot):
+        deadline = time.monotonic() + 15
+        while type(pilot.app.screen).__name__ != screen and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        await pilot.pause(0.3)  # the screen's first refresh (Instances loads the profiles)
+        seen["screen"] = type(pilot.app.screen).__name__
+        seen["text"] = screen_text(pilot.app.export_screenshot())
+        pilot.app.exit(0)
+
+    real_run = RdsTuiApp.run
     monkeypatch.setattr(
-        rds_tui.app,
-        "run_dashboard",
-        lambda profile_name=None, read_only=False: calls.append((profile_name, read_only)) or 0,
+        RdsTuiApp,
+        "run",
+        lambda app: real_run(app, headless=True, size=(100, 30), auto_pilot=look),
     )
-    assert cli.main(["--profile", "prod", "--read-only"]) == 0
-    assert calls == [("prod", True)]
+    assert cli.main(argv) == cli.EXIT_OK
+    assert seen["screen"] == screen
+    assert shown in seen["text"] and not_shown not in seen["text"]
+
+
+def screen_text(svg: str) -> str:
+    """The characters of a Textual screenshot (SVG), as the terminal shows them."""
+    return html.unescape("".join(re.findall(r">([^<]*)</text>", svg))).replace("\xa0", " ")
 
 
 def test_no_dashboard_gives_a_clear_message(capsys, monkeypatch):

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from server.labpulp import Pulp
 
 from rds_tui import cli
 from rds_tui.runs import RunStore
@@ -23,22 +24,22 @@ from .tcpproxy import TcpProxy
 pytestmark = pytest.mark.lab
 
 
-def cancel_unfinished(lab) -> None:
-    """Cancel every unfinished task, so no test leaves work behind for the next."""
-    with httpx.Client(base_url=lab["api_root"], auth=(lab["username"], lab["password"])) as http:
-        tasks = http.get(
-            "/pulp/api/v3/tasks/",
-            params={"state__in": "waiting,running", "fields": "pulp_href", "limit": 1000},
-        ).json()
-        for task in tasks["results"]:
-            http.patch(task["pulp_href"], json={"state": "canceled"})
-
-
 @pytest.fixture
 def pulp(lab):
-    cancel_unfinished(lab)
-    yield lab
-    cancel_unfinished(lab)
+    """The default lab with no test task waiting, running or canceling, before or after:
+    the plugin counts canceling tasks as active, so a later `--all` would get a 429."""
+    admin = Pulp(lab)
+
+    def settle() -> None:
+        admin.cancel_all()  # cancels, then waits for canceling tasks to end
+        assert not admin.active_rds_tasks(), "test tasks still active 20 s after canceling"
+
+    try:
+        settle()
+        yield lab
+        settle()
+    finally:
+        admin.close()
 
 
 def credentials(lab, api_root: str | None = None) -> list[str]:
@@ -237,24 +238,26 @@ def test_tests_disabled(capsys, lab_factory):
 def test_server_goes_away_mid_monitor_and_comes_back(capsys, pulp):
     api = urlsplit(pulp["api_root"])
     proxy = TcpProxy(api.hostname, api.port).start()
-    polls_before_outage = []
+    monitoring_ended = threading.Event()
+    outages = []
 
     def outage():
-        # Wait until monitoring has started, cut the server off for 2 s, bring it back.
+        # Once monitoring has started, the server is unreachable for 2 s.
         run_dir_has_run = lambda: RunStore().list() and not RunStore().list()[0].finished
         deadline = time.monotonic() + 30
-        while not run_dir_has_run() and time.monotonic() < deadline:
+        while not run_dir_has_run():
+            if monitoring_ended.is_set() or time.monotonic() > deadline:
+                return
             time.sleep(0.1)
         time.sleep(1.0)
-        polls_before_outage.append(proxy.connections_accepted)
-        proxy.stop()
-        time.sleep(2.0)
-        proxy.start()
+        with proxy.outage():
+            outages.append(proxy.connections_accepted)
+            time.sleep(2.0)
 
     for run in RunStore().list():  # earlier runs are all finished or irrelevant here
         run.finished = True
         RunStore().save(run)
-    thread = threading.Thread(target=outage)
+    thread = threading.Thread(target=outage, daemon=True)
     thread.start()
     try:
         code, out, err = run_cli(
@@ -269,8 +272,11 @@ def test_server_goes_away_mid_monitor_and_comes_back(capsys, pulp):
             "0.3",
         )
     finally:
-        thread.join()
+        monitoring_ended.set()
+        thread.join(timeout=30)
         proxy.stop()
+    assert not thread.is_alive()
+    assert outages, "monitoring ended before the outage began"
     assert_outage_survived(code, out, err)
     assert "test_2_active_heartbeat: COMPLETED" in out
 

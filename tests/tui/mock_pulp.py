@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from pulp_rds_tests.probes.catalog import CATALOG, TEST_NAMES
 
-from rds_tui import catalog
 from rds_tui.api import PulpClient
 
 TESTS_PATH = "/api/pulp/rds-connection-tests/"
@@ -25,28 +25,53 @@ TASKS_PATH = "/pulp/api/v3/tasks/"
 LOGIN_PATH = "/pulp/api/v3/login/"
 
 
-def plugin_catalog(cutoff: float = 2400.0, unit: float = 60.0, enabled: bool = True) -> dict:
-    """The plugin's GET answer (the guide's fields plus the plugin's additions)."""
+def plugin_catalog(
+    cutoff: float = 2400.0,
+    unit: float = 60.0,
+    enabled: bool = True,
+    in_transaction_cutoff: float | None = None,
+) -> dict:
+    """The plugin's GET answer, built from the plugin's own catalog (the guide's fields
+    plus the plugin's additions); tests/client/test_fakes_match_the_plugin.py compares it
+    with a real server's."""
     return {
-        "available_tests": list(catalog.TEST_NAMES),
-        "descriptions": {test.name: test.description for test in catalog.BUILTIN_CATALOG},
-        "usage": {"endpoint": TESTS_PATH, "method": "POST"},
+        "available_tests": list(TEST_NAMES),
+        "descriptions": {spec.name: spec.description for spec in CATALOG},
+        "usage": {
+            "endpoint": TESTS_PATH,
+            "method": "POST",
+            "body": {
+                "tests": ["test_1_idle_connection", "test_2_active_heartbeat"],
+                "run_sequentially": False,
+            },
+        },
         "tests": [
             {
-                "name": test.name,
-                "title": test.title,
-                "description": test.description,
-                "tells_you": test.purpose,
-                "expected_outcome": test.expected_outcome,
-                "pinned_by_rds_proxy": test.pinned_by_rds_proxy,
+                "name": spec.name,
+                "number": spec.number,
+                "title": spec.title,
+                "description": spec.description,
+                "tells_you": spec.tells_you,
+                "expected_outcome": spec.expected_outcome,
+                "proxy_pins": spec.proxy_pins,
             }
-            for test in catalog.BUILTIN_CATALOG
+            for spec in CATALOG
         ],
-        "expected_cutoff_seconds": cutoff,
+        **cutoffs(cutoff, in_transaction_cutoff),
         "time_unit_seconds": unit,
         "enabled": enabled,
         "max_active": 7,
         "plugin_version": "0.1.0",
+    }
+
+
+def cutoffs(cutoff: float, in_transaction_cutoff: float | None) -> dict:
+    """The cutoffs the plugin resolves (in a transaction: the idle one unless set)."""
+    return {
+        "expected_cutoff_seconds": cutoff,
+        "expected_in_transaction_cutoff_seconds": (
+            cutoff if in_transaction_cutoff is None else in_transaction_cutoff
+        ),
     }
 
 
@@ -109,11 +134,14 @@ class MockPulp:
     gone: bool = False  # every request fails as if the server were down
     login_endpoint: bool = True  # False: an older pulpcore without GET .../login/
     cutoff: float = 2400.0
+    in_transaction_cutoff: float | None = None  # None: the idle cutoff, as the plugin says
     unit: float = 60.0
     workers: int = 3
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> task JSON
     order: list[str] = field(default_factory=list)
-    requests: list[tuple[str, str]] = field(default_factory=list)
+    requests: list[tuple[str, str]] = field(default_factory=list)  # method, path
+    # The task ids each task-list request asked for, in order.
+    polled_ids: list[list[str]] = field(default_factory=list)
     dispatched: list[dict[str, Any]] = field(default_factory=list)
 
     # --- what tests do to the server ---
@@ -174,7 +202,12 @@ class MockPulp:
                     404, text="<h1>Not Found</h1>", headers={"content-type": "text/html"}
                 )
             if request.method == "GET":
-                return self._json(200, plugin_catalog(self.cutoff, self.unit, self.enabled))
+                return self._json(
+                    200,
+                    plugin_catalog(
+                        self.cutoff, self.unit, self.enabled, self.in_transaction_cutoff
+                    ),
+                )
             if not self._authenticated(request):
                 return self._unauthorized()
             if not self.enabled:
@@ -197,12 +230,18 @@ class MockPulp:
                         "task_href": self.tasks[task_id]["pulp_href"],
                     }
                 )
+            duration = body.get("duration_minutes", 50)
             return self._json(
                 202,
                 {
                     "message": f"Dispatched {len(tasks)} test(s)",
                     "tasks": tasks,
                     "run_sequentially": body.get("run_sequentially", False),
+                    "duration_minutes": duration,
+                    "time_unit_seconds": self.unit,
+                    **cutoffs(self.cutoff, self.in_transaction_cutoff),
+                    "note": f"Each test runs for approximately {duration} minutes. "
+                    "Monitor task status via task_href.",
                 },
             )
         if path == LOGIN_PATH and self.login_endpoint:
@@ -218,6 +257,7 @@ class MockPulp:
                 query = parse_qs(urlsplit(str(request.url)).query)
                 if "pulp_id__in" in query:
                     ids = query["pulp_id__in"][0].split(",")
+                    self.polled_ids.append(ids)
                     results = [self._public(i) for i in ids if i in self.tasks]
                 else:
                     results = []

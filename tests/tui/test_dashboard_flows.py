@@ -396,6 +396,7 @@ async def test_reattach_after_restarting_the_app(make_app, mock_pulp, prod_profi
     # The operator closed the terminal; the second task kept running on the server.
     mock_pulp.update(second, state="running", started_at=FIXED_NOW.isoformat())
     mock_pulp.requests.clear()
+    mock_pulp.polled_ids.clear()
     app = make_app(default_poll_interval=FAST_POLL)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(
@@ -417,9 +418,9 @@ async def test_reattach_after_restarting_the_app(make_app, mock_pulp, prod_profi
             ),
         )
         assert rows[mock_pulp.tasks[first]["pulp_href"]].state == "completed"
-        # Only the unfinished task is polled again.
-        polls = [r for r in mock_pulp.requests if r[1].endswith("/tasks/")]
-        assert polls
+        # Only the unfinished task is polled again: the finished one is read from history.
+        assert mock_pulp.polled_ids
+        assert all(ids == [second] for ids in mock_pulp.polled_ids), mock_pulp.polled_ids
         mock_pulp.update(
             second,
             state="completed",

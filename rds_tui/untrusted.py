@@ -83,18 +83,17 @@ def csv_cell(value: Any) -> str:
     text starting with a formula character gets a leading apostrophe."""
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value) if isinstance(value, float) else str(value)
+    if isinstance(value, bool | int | float):
+        return str(value)
     text = clean_text(value)
     if text.startswith(_FORMULA_START):
         return "'" + text
     return text
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#&])")
-_MARKDOWN_BLOCK_START = re.compile(r"^(\s*)(?:([-+=>])|(\d+)([.)]))")
+# `_` only opens or closes emphasis at a word's edge: test_6_listen_notify stays readable.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*\[\]<>|~#&]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+_MARKDOWN_BLOCK_START = re.compile(r"^(\s*)(?:([-+](?=\s|$)|>)|(\d+)([.)])(?=\s|$))")
 
 
 def markdown_text(value: Any) -> str:

@@ -1,7 +1,9 @@
 """What a run's results mean: the TEST SUMMARY, a diagnosis, and exports.
 
 One job per module: `observations` reads results (through rds_tui.outcome), `summary`
-writes the guide's TEST SUMMARY, `diagnosis` holds the rules, `exports` the formats.
+writes the guide's TEST SUMMARY, `diagnosis` holds the rules, `collect` what to gather from AWS next, `document` the
+ticket's report (written by `markdown` and `jira`), `picture` the SVG, `exports` the
+formats.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from rds_tui.report.exports import (
     FORMATS,
     render,
     to_csv,
+    to_jira,
     to_json,
     to_markdown,
+    to_svg,
 )
 from rds_tui.report.observations import Observation, format_seconds, observe
 from rds_tui.report.summary import summary_lines
@@ -30,6 +34,8 @@ __all__ = [
     "render",
     "summary_lines",
     "to_csv",
+    "to_jira",
     "to_json",
     "to_markdown",
+    "to_svg",
 ]

@@ -326,47 +326,49 @@ class CollectNext:
     log_queries: list[tuple[str, LogWindow, list[str]]]  # (which log, window, argv)
     missing: list[str]
 
-    def lines(self) -> list[str]:
-        """The section as plain text (front ends format headings their own way)."""
-        out: list[str] = []
+    def parts(self) -> list[tuple[str, str]]:
+        """The section in order, as ("text", sentence) and ("command", shell line)."""
+        out: list[tuple[str, str]] = []
+        text = lambda line: out.append(("text", line))
         if self.window is None:
-            return ["No probe has started yet: nothing to collect."]
-        out.append(f"Run window (UTC): {self.window.start_text} to {self.window.end_text}")
+            text("No probe has started yet: nothing to collect.")
+            return out
+        text(f"Run window (UTC): {self.window.start_text} to {self.window.end_text}")
         if self.disconnects:
-            out.append("Disconnects (UTC):")
             for span in self.disconnects:
                 why = f" ({span.reason})" if span.reason else ""
                 pids = ", ".join(str(p) for p in span.backend_pids) or "unknown"
-                out.append(f"  {span.test_name}: {iso(span.ended_at)}, backend pid {pids}{why}")
+                text(
+                    f"Disconnect of {span.test_name}: {iso(span.ended_at)}, backend pid {pids}{why}"
+                )
         else:
-            out.append("No probe connection died in this run.")
+            text("No probe connection died in this run.")
         if self.missing:
-            out.append(
+            text(
                 "Fill in "
-                + ", ".join(f"{PLACEHOLDERS[m]}" for m in self.missing)
+                + ", ".join(PLACEHOLDERS[m] for m in self.missing)
                 + " (or set "
                 + ", ".join(self.missing)
                 + " in the profile)."
             )
-        out.append("")
-        out.append(
+        text(
             "RDS Proxy metrics over the run (save the output and add it to the run with "
             "`rds-tui report RUN --metrics FILE.json`):"
         )
-        out.append("  " + shlex.join(self.metrics_argv or []))
+        out.append(("command", shlex.join(self.metrics_argv or [])))
         for label, log_window, argv in self.log_queries:
-            out.append("")
-            out.append(
+            text(
                 f"{label}, {iso(log_window.window.start)} to {iso(log_window.window.end)} "
                 f"({', '.join(s.test_name for s in log_window.spans)}):"
             )
-            out.append("  " + shlex.join(argv))
+            out.append(("command", shlex.join(argv)))
         if self.log_queries:
-            out.append("")
-            out.append(
-                "Each start-query prints a queryId: aws logs get-query-results --query-id ID"
-            )
+            text("Each start-query prints a queryId: aws logs get-query-results --query-id ID")
         return out
+
+    def lines(self) -> list[str]:
+        """The section as plain text: sentences, then each command line indented."""
+        return [line if kind == "text" else "  " + line for kind, line in self.parts()]
 
 
 def collect_next(spans: Sequence[ProbeSpan], aws: AwsSide) -> CollectNext:

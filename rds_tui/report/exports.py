@@ -1,5 +1,7 @@
-"""Exports of a run's results: Markdown (for the ticket), CSV (one row per test), JSON
-(everything). Pure: each returns a string; writing files is the run service's job."""
+"""Exports of a run's results: Markdown and Jira (for the ticket), CSV (one row per
+test), JSON (everything), SVG (a picture). Pure: each returns a string; writing files is
+the run service's job. Server and database text never becomes markup, a spreadsheet
+formula or a terminal control in any of them."""
 
 from __future__ import annotations
 
@@ -11,12 +13,17 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from rds_tui.models import ProbeResult
-from rds_tui.outcome import error_text
+from rds_tui.outcome import RunTiming, error_text
+from rds_tui.report import jira, markdown, picture
+from rds_tui.report.collect import AwsSide, MetricSeries, MetricsError, parse_metric_data, spans_of
 from rds_tui.report.diagnosis import diagnose
-from rds_tui.report.observations import Observation, format_seconds, notify_latency, observe
+from rds_tui.report.document import build, task_rows
+from rds_tui.report.observations import notify_latency, observe
 from rds_tui.report.summary import summary_lines
+from rds_tui.untrusted import clean, csv_cell
 
 if TYPE_CHECKING:
+    from rds_tui.profiles import Profile
     from rds_tui.runs import Run
 
 CSV_COLUMNS = (
@@ -46,26 +53,6 @@ CSV_COLUMNS = (
     "finished_at",
     "error",
 )
-
-
-def _task_rows(run: Run | None, tasks: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Every test of the run, finished or not, in dispatch order."""
-    if tasks is None:
-        tasks = run.task_results() if run is not None else []
-    if run is None:
-        return list(tasks)
-    by_href = {task.get("pulp_href"): task for task in tasks}
-    by_name = {task.get("test_name"): task for task in tasks}
-    rows = []
-    for run_task in run.tasks:
-        task = by_href.get(run_task.task_href) or next(
-            (t for href, t in by_href.items() if href and f"/{run_task.task_id}/" in href), None
-        )
-        task = task or by_name.get(run_task.test_name)
-        if task is None:
-            task = {"pulp_href": run_task.task_href, "state": "unknown"}
-        rows.append({**task, "test_name": run_task.test_name})
-    return rows
 
 
 def _row(run: Run | None, task: dict[str, Any]) -> dict[str, Any]:
@@ -107,9 +94,9 @@ def to_csv(run: Run | None, tasks: list[dict[str, Any]] | None = None) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for task in _task_rows(run, tasks):
+    for task in task_rows(run, tasks):
         row = _row(run, task)
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+        writer.writerow({key: csv_cell(value) for key, value in row.items()})
     return buffer.getvalue()
 
 
@@ -123,7 +110,7 @@ def to_json(run: Run | None, tasks: list[dict[str, Any]] | None = None) -> str:
     """Everything: the run, a row per test, the raw tasks, the summary and diagnosis."""
     from rds_tui.runs import without_secrets
 
-    rows = _task_rows(run, tasks)
+    rows = task_rows(run, tasks)
     diagnosis = diagnose(rows)
     document = {
         "run": _run_header(run),
@@ -132,96 +119,80 @@ def to_json(run: Run | None, tasks: list[dict[str, Any]] | None = None) -> str:
         "diagnosis": asdict(diagnosis),
         "tasks": rows,
     }
-    return json.dumps(without_secrets(document), indent=2, ensure_ascii=False, default=str) + "\n"
+    document = clean(without_secrets(document))
+    return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
 
 
-def _died_after(observation: Observation) -> str:
-    """When it died; '≤' marks an upper bound (found dead later, not seen dying)."""
-    text = format_seconds(observation.seconds_to_disconnect)
-    return text if observation.precise else f"≤ {text}"
+def _context(run: Run | None, profile: Profile | None) -> tuple[AwsSide, list[MetricSeries]]:
+    """The AWS side (the profile's fields) and the metrics merged into the run."""
+    aws = AwsSide.from_profile(profile)
+    stored = getattr(run, "metrics", None) if run is not None else None
+    try:
+        metrics = parse_metric_data(stored) if stored else []
+    except MetricsError:
+        metrics = []  # checked when merged; a hand-edited file must not stop the report
+    return aws, metrics
 
 
-def _cell(value: Any) -> str:
-    if value is None or value == "":
-        return "–"
-    text = str(value).replace("\n", " ").replace("|", "\\|")
-    return text
+def to_markdown(
+    run: Run | None, tasks: list[dict[str, Any]] | None = None, profile: Profile | None = None
+) -> str:
+    """A report to paste into the ticket: context, per-test table, diagnosis, summary,
+    what to collect next."""
+    aws, metrics = _context(run, profile)
+    return markdown.write(build(run, tasks, aws=aws, metrics=metrics))
 
 
-def to_markdown(run: Run | None, tasks: list[dict[str, Any]] | None = None) -> str:
-    """A report to paste into the ticket: context, per-test table, diagnosis, summary."""
-    rows = _task_rows(run, tasks)
-    diagnosis = diagnose(rows)
-    lines = []
+def to_jira(
+    run: Run | None, tasks: list[dict[str, Any]] | None = None, profile: Profile | None = None
+) -> str:
+    """The same report in Jira wiki markup."""
+    aws, metrics = _context(run, profile)
+    return jira.write(build(run, tasks, aws=aws, metrics=metrics))
+
+
+def to_svg(
+    run: Run | None, tasks: list[dict[str, Any]] | None = None, profile: Profile | None = None
+) -> str:
+    """A picture of the run: a lane per test, the merged metrics on the same axis."""
+    _, metrics = _context(run, profile)
+    rows = task_rows(run, tasks)
+    timing = RunTiming.from_run(run, profile)
     if run is not None:
-        lines.append(f"# RDS connection tests: run {run.id}")
-        lines.append("")
-        profile = f" (profile {run.profile})" if run.profile else ""
-        lines.append(f"- Server: {run.api_root}{profile}")
-        lines.append(f"- Dispatched: {run.created_at:%Y-%m-%d %H:%M:%S %Z}")
-        if run.options:
-            options = ", ".join(f"{key}={value}" for key, value in run.options.items())
-            lines.append(f"- Options: {options}")
-        if run.correlation_id:
-            lines.append(f"- Correlation ID (the tasks' logging_cid): {run.correlation_id}")
+        where = run.profile or run.api_root
+        title = f"Run {run.id} on {where} · {len(rows)} test(s)"
     else:
-        lines.append("# RDS connection tests")
-    lines += [
-        "",
-        "## Results",
-        "",
-        "| Test | Task | Connection | Died after | Idle before death | Detected by "
-        + "| Server message |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for task in rows:
-        observation = observe(task)
-        result = observation.result
-        died = observation.died
-        connection = "DIED" if died else "alive" if died is False else "?"
-        message = None
-        if result is not None and (result.server_message or result.sqlstate):
-            message = f"{result.sqlstate or ''} {result.server_message or ''}".strip()
-        lines.append(
-            "| "
-            + " | ".join(
-                _cell(value)
-                for value in (
-                    observation.test_name,
-                    observation.task_state,
-                    connection,
-                    _died_after(observation) if died else None,
-                    format_seconds(result.idle_seconds_before_disconnect)
-                    if died and result.idle_seconds_before_disconnect is not None
-                    else None,
-                    result.detected_by if result is not None else None,
-                    message or (observation.task_error if observation.task_error else None),
-                )
-            )
-            + " |"
-        )
-    lines += ["", "## Diagnosis", ""]
-    for finding in diagnosis.findings:
-        lines.append(f"- **{finding.title}** ({finding.severity}): {finding.detail}")
-    lines += ["", f"**Recommendation:** {diagnosis.recommendation}", ""]
-    lines += ["## Test summary", "", "```text", *summary_lines(rows), "```", ""]
-    return "\n".join(lines)
+        title = "RDS connection tests"
+    return picture.to_svg(title, spans_of(rows), timing, metrics)
 
 
 # Format name -> the label a front end shows; render() writes each.
-FORMATS: dict[str, str] = {"md": "Markdown", "csv": "CSV", "json": "JSON"}
-_RENDERERS: dict[str, Callable[[Any, Any], str]] = {
-    "md": to_markdown,
-    "csv": to_csv,
-    "json": to_json,
+FORMATS: dict[str, str] = {
+    "md": "Markdown",
+    "jira": "Jira",
+    "csv": "CSV",
+    "json": "JSON",
+    "svg": "SVG picture",
 }
+_WITH_PROFILE: dict[str, Callable[..., str]] = {
+    "md": to_markdown,
+    "jira": to_jira,
+    "svg": to_svg,
+}
+_PLAIN: dict[str, Callable[..., str]] = {"csv": to_csv, "json": to_json}
 
 
-def render(run: Run | None, tasks: list[dict[str, Any]] | None, fmt: str) -> str:
-    """The run's report in format `fmt` (a key of FORMATS)."""
-    try:
-        renderer = _RENDERERS[fmt]
-    except KeyError:
-        known = ", ".join(FORMATS)
-        raise ValueError(f"unknown report format {fmt!r}: use one of {known}") from None
-    return renderer(run, tasks)
+def render(
+    run: Run | None,
+    tasks: list[dict[str, Any]] | None,
+    fmt: str,
+    profile: Profile | None = None,
+) -> str:
+    """The run's report in format `fmt` (a key of FORMATS). The profile adds its AWS
+    names to the "Collect next" section and its cutoff to the picture."""
+    if fmt in _WITH_PROFILE:
+        return _WITH_PROFILE[fmt](run, tasks, profile)
+    if fmt in _PLAIN:
+        return _PLAIN[fmt](run, tasks)
+    known = ", ".join(FORMATS)
+    raise ValueError(f"unknown report format {fmt!r}: use one of {known}")

@@ -63,13 +63,13 @@ def test_csv_numbers_stay_numbers():
     assert csv_cell(-2.5) == "-2.5"
     assert csv_cell(42) == "42"
     assert csv_cell(None) == ""
-    assert csv_cell(True) == "true"
+    assert csv_cell(True) == "True"
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("*bold* _it_ `code`", r"\*bold\* \_it\_ \`code\`"),
+        ("*bold* _it_ `code` test_6_listen", r"\*bold\* \_it\_ \`code\` test_6_listen"),
         ("[link](https://x)", r"\[link\](https://x)"),
         ("a | b", r"a \| b"),
         ("<img src=x>", r"\<img src=x\>"),

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from rich.console import Console
 from rich.text import Text
 
+from rds_tui.clocktext import format_clock
 from rds_tui.outcome import RunTiming
 from rds_tui.report.collect import MetricSeries, ProbeSpan
 from rds_tui.untrusted import clean_text
@@ -43,13 +44,6 @@ SHORT = {
     "test_6_listen_notify": "6 LISTEN",
     "test_7_listen_with_activity": "7 LISTEN + NOTIFY",
 }
-
-
-def _clock(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    minutes, rest = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{rest:02d}" if hours else f"{minutes:02d}:{rest:02d}"
 
 
 class _Axis:
@@ -120,7 +114,9 @@ def _lane_note(span: ProbeSpan, timing: RunTiming) -> Text | None:
     note = _gutter()
     if span.died:
         delta = held - cutoff
-        note.append(f"dead {_clock(held)} ({'+' if delta >= 0 else '-'}{abs(delta):.1f} s) ", "red")
+        note.append(
+            f"dead {format_clock(held)} ({'+' if delta >= 0 else '-'}{abs(delta):.1f} s) ", "red"
+        )
         if span.sqlstate:
             note.append(f"database ended it, {span.sqlstate}", "red")
         else:
@@ -133,7 +129,7 @@ def _lane_note(span: ProbeSpan, timing: RunTiming) -> Text | None:
                     reason = reason[: room - 3] + "…"
                 note.append(": " + reason, "dim red")
     else:
-        note.append(f"alive after {_clock(held)}", "green")
+        note.append(f"alive after {format_clock(held)}", "green")
     return note
 
 

@@ -25,6 +25,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from rds_tui import __version__
+
+# The error types are also this module's: `from rds_tui.api import ApiError` works.
 from rds_tui.api_errors import (
     AUTH_CERTIFICATE_REJECTED,
     AUTH_MISSING,
@@ -56,27 +58,6 @@ from rds_tui.api_errors import (
     UnexpectedResponse,
 )
 from rds_tui.models import Catalog, DispatchRequest, DispatchResponse, Task, task_id_from_href
-
-__all__ = [
-    "TESTS_ENDPOINT",
-    "ApiError",
-    "AuthenticationFailed",
-    "BadRequest",
-    "Conflict",
-    "NotFound",
-    "PermissionDenied",
-    "PluginNotInstalled",
-    "PulpClient",
-    "ServerError",
-    "ServerUnreachable",
-    "TestsDisabled",
-    "TlsError",
-    "TooManyRequests",
-    "UnexpectedResponse",
-    "normalize_api_prefix",
-    "normalize_base_url",
-    "redact_url",
-]
 
 TESTS_ENDPOINT = "/api/pulp/rds-connection-tests/"
 USER_AGENT = f"rds-tui/{__version__}"

@@ -2,16 +2,14 @@
 
 `str()` of each is a sentence about the server only: it never names a flag, a profile
 field or a key, because the CLI and the dashboard say different things about how to fix
-it. The typed attributes (`reason`, `credentials`, `files`, ...) let each front end pick
-its own hint (rds_tui.cli.hints, rds_tui.screens.errors) without parsing the text.
+it. The typed attributes (`reason`, `credentials`, `files`, ...) say which fix applies
+(rds_tui.remedies) without parsing the text.
 
 Apart from the client itself, this is the part of the API that other layers import; it
 needs no HTTP library, so the screens can catch these errors without knowing httpx.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 # What the client offered to authenticate with: "password", "certificate" or None.
 PASSWORD = "password"
@@ -34,12 +32,6 @@ AUTH_MISSING = "missing"  # the server wants credentials, none were given
 REDIRECT = "redirect"
 NOT_PULP = "not-pulp"
 UNEXPECTED_STATUS = "unexpected-status"
-
-# remedy(): the other situations a user can get past by changing their settings
-UNREACHABLE = "unreachable"  # check the address and that the server runs
-UNREACHABLE_OR_CLIENT_CERT = "unreachable-or-client-cert"  # ... or it wants a client cert
-PLUGIN_MISSING = "plugin-missing"  # no tests endpoint: plugin missing or not the base URL
-API_ROOT = "api-root"  # a 404 under the Pulp API root: api prefix or domain
 
 # The server setting that switches the tests on (named by the server's own answers too).
 ENABLED_SETTING = "RDS_CONNECTION_TESTS_ENABLED"
@@ -176,32 +168,6 @@ class UnexpectedResponse(ApiError):
         self.location = location
 
 
-def remedy(exc: BaseException) -> str | None:
-    """Which setting a user would change to get past `exc`, as a key (the constants of
-    this module) that each front end words its own way; None when no setting would."""
-    if isinstance(exc, ServerUnreachable):
-        if exc.timed_out:
-            return None
-        return UNREACHABLE_OR_CLIENT_CERT if exc.may_want_client_cert else UNREACHABLE
-    if isinstance(exc, TlsError | AuthenticationFailed):
-        return exc.reason
-    if isinstance(exc, PluginNotInstalled):
-        return PLUGIN_MISSING
-    if isinstance(exc, NotFound) and exc.api_path:
-        return API_ROOT
-    if isinstance(exc, UnexpectedResponse) and exc.reason in (REDIRECT, NOT_PULP):
-        return exc.reason
-    return None
-
-
-def with_hint(exc: BaseException, hints: Mapping[str, str]) -> str:
-    """`str(exc)`, then the front end's hint for its remedy (a template that may use
-    `{exc.…}` fields), when it has one."""
-    key = remedy(exc)
-    hint = hints.get(key) if key else None
-    return f"{exc} {hint.format(exc=exc)}" if hint else str(exc)
-
-
 __all__ = [
     "ApiError",
     "AuthenticationFailed",
@@ -216,6 +182,4 @@ __all__ = [
     "TlsError",
     "TooManyRequests",
     "UnexpectedResponse",
-    "remedy",
-    "with_hint",
 ]

@@ -10,51 +10,40 @@ from __future__ import annotations
 
 from textual.worker import Worker, WorkerState
 
-from rds_tui import api_errors as e
+from rds_tui import remedies
+from rds_tui.api_errors import ApiError
 
-EDIT = "(e on Instances edits it)"
-CLIENT_CERT = f"set the instance's Client cert and Client key {EDIT}"
-PRIVATE_CA = (
-    "If the server uses a private CA, put the CA bundle's path in the instance's "
-    f"Verify TLS field {EDIT}; false disables the check (insecure)."
-)
-SERVER_URL = f"Check the instance's Server URL: the server's base URL {EDIT}."
-UNREACHABLE = f"Check the instance's Server URL {EDIT} and that the server is running."
+# Where the settings a remedy names are changed.
+WHERE = "(e on Instances edits the instance)"
 
-HINTS = {
-    e.UNREACHABLE: UNREACHABLE,
-    e.UNREACHABLE_OR_CLIENT_CERT: (
-        f"{UNREACHABLE} A server that requires a client certificate also drops the "
-        f"connection: then {CLIENT_CERT}."
-    ),
-    e.TLS_UNTRUSTED: PRIVATE_CA,
-    e.TLS_HANDSHAKE: PRIVATE_CA,
-    e.TLS_CLIENT_CERT_REQUIRED: f"To connect, {CLIENT_CERT}.",
-    e.TLS_CLIENT_CERT_REFUSED: f"Check the instance's Client cert and Client key {EDIT}.",
-    e.TLS_CLIENT_CERT_FILE: f"Check the instance's Client cert and Client key paths {EDIT}.",
-    e.TLS_CA_FILE: f"Check the CA bundle path in the instance's Verify TLS field {EDIT}.",
-    e.AUTH_REJECTED: (
-        f"Check the instance's User and its password (Password variable or Password) {EDIT}."
-    ),
-    e.AUTH_CERTIFICATE_REJECTED: (
-        f"Check the instance's Client cert and Client key, or give it a User {EDIT}."
-    ),
-    e.AUTH_MISSING: f"Give the instance a User and password, or a Client cert {EDIT}.",
-    e.PLUGIN_MISSING: SERVER_URL,
-    e.API_ROOT: (  # a template: {exc.api_path} is filled in per error
-        f"Check the API root {{exc.api_path}}: the instance's API prefix and Domain {EDIT}."
-    ),
-    e.REDIRECT: f"Use the final address as the instance's Server URL {EDIT}.",
-    e.NOT_PULP: SERVER_URL,
-}
+
+def instance_fields() -> dict[str, str]:
+    """The dashboard's names for the settings rds_tui.remedies mentions: the labels of
+    the instance form's fields, so the advice names what the form shows."""
+    from rds_tui.screens.profile_form import TEXT_FIELDS
+
+    label = {name: text for name, text, _ in TEXT_FIELDS}
+
+    def fields(*names: str) -> str:
+        return "the instance's " + " and ".join(label[name] for name in names)
+
+    return {
+        remedies.ADDRESS: fields("api_root"),
+        remedies.API_ROOT: fields("api_prefix", "domain"),
+        remedies.LOGIN: fields("username", "password_env") + " (or stored Password)",
+        remedies.CLIENT_CERT: fields("cert", "key"),
+        remedies.CA_BUNDLE: (
+            f"the CA bundle's path as {fields('verify_ssl')} (false skips the check: insecure)"
+        ),
+    }
 
 
 def describe_error(exc: BaseException) -> str:
     from rds_tui.profiles import ProfileError
     from rds_tui.runs import RunError
 
-    if isinstance(exc, e.ApiError):
-        return e.with_hint(exc, HINTS)
+    if isinstance(exc, ApiError):
+        return remedies.advise(exc, instance_fields(), WHERE)
     if isinstance(exc, ProfileError | RunError):
         return str(exc)
     if isinstance(exc, OSError):

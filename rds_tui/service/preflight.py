@@ -112,6 +112,12 @@ class _Checks:
     def add(self, name: str, status: str, detail: str = "", error=None, **facts: Any) -> None:
         self.done.append(Check(name, status, detail, facts, error))
 
+    def fail(self, name: str, error: ApiError, **facts: Any) -> Preflight:
+        """`name` failed with `error`: the checks after it are skipped; the result."""
+        self.add(name, FAILED, str(error), error, **facts)
+        self.skip_rest(name)
+        return self.result()
+
     def skip_rest(self, because: str) -> None:
         seen = {check.name for check in self.done}
         for name in ORDER:
@@ -137,9 +143,7 @@ async def preflight(client: PulpClient) -> Preflight:
     try:
         status = await client.status()
     except ApiError as exc:
-        checks.add(REACHABLE, FAILED, str(exc), exc)
-        checks.skip_rest(REACHABLE)
-        return checks.result()
+        return checks.fail(REACHABLE, exc)
     versions = {
         item.get("component"): item.get("version")
         for item in status.get("versions", [])
@@ -151,9 +155,7 @@ async def preflight(client: PulpClient) -> Preflight:
     try:
         who = await _logged_in_as(client)
     except AuthenticationFailed as exc:
-        checks.add(AUTHENTICATED, FAILED, str(exc), exc, credentials=exc.credentials)
-        checks.skip_rest(AUTHENTICATED)
-        return checks.result()
+        return checks.fail(AUTHENTICATED, exc, credentials=exc.credentials)
     except ApiError as exc:
         checks.add(AUTHENTICATED, WARNING, str(exc), exc)
     else:
@@ -163,9 +165,7 @@ async def preflight(client: PulpClient) -> Preflight:
     try:
         catalog = await client.catalog()
     except ApiError as exc:
-        checks.add(PLUGIN, FAILED, str(exc), exc)
-        checks.skip_rest(PLUGIN)
-        return checks.result()
+        return checks.fail(PLUGIN, exc)
     version = catalog.plugin_version
     checks.add(
         PLUGIN,
@@ -204,9 +204,6 @@ async def preflight_with(open_client: Callable[[], PulpClient], base_url: str) -
     try:
         client = open_client()
     except ApiError as exc:
-        checks = _Checks(exc.base_url or base_url)
-        checks.add(SETUP, FAILED, str(exc), exc)
-        checks.skip_rest(SETUP)
-        return checks.result()
+        return _Checks(exc.base_url or base_url).fail(SETUP, exc)
     async with client:
         return await preflight(client)

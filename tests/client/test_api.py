@@ -13,7 +13,7 @@ import socket
 import httpx
 import pytest
 
-from rds_tui import __version__, api_errors
+from rds_tui import __version__, api_errors, remedies
 from rds_tui.api import (
     ApiError,
     AuthenticationFailed,
@@ -30,8 +30,10 @@ from rds_tui.api import (
     TooManyRequests,
     UnexpectedResponse,
 )
+from rds_tui.cli.hints import FLAGS
 from rds_tui.cli.hints import describe as cli_words
 from rds_tui.screens.errors import describe_error as dashboard_words
+from rds_tui.screens.errors import instance_fields
 
 from .fakepulp import GUIDE_CATALOG
 
@@ -237,7 +239,7 @@ async def test_401_without_credentials_says_how_to_give_them():
     assert "no credentials were given" in str(error)
     assert error.reason == api_errors.AUTH_MISSING and error.credentials is None
     assert "--user" in cli_words(error) and "PULP_PASSWORD" in cli_words(error)
-    assert "Give the instance a User" in dashboard_words(error)
+    assert "Give the instance's User" in dashboard_words(error)
 
 
 async def test_403_disabled_shows_server_error_and_hint():
@@ -374,7 +376,7 @@ async def test_a_dropped_https_connection_may_mean_a_client_certificate_is_wante
 
     error = await error_of(handler)
     assert isinstance(error, ServerUnreachable) and error.may_want_client_cert
-    assert "pass --cert and --key" in cli_words(error)
+    assert "give --cert and --key" in cli_words(error)
     assert "Client cert and Client key" in dashboard_words(error)
 
 
@@ -385,7 +387,7 @@ def test_bad_client_certificate_path():
     assert error.reason == api_errors.TLS_CLIENT_CERT_FILE
     assert error.files == ("/nonexistent/cert.pem",)
     assert_facts_only(error)
-    assert "--cert/--key paths" in cli_words(error)
+    assert "paths of --cert and --key" in cli_words(error)
 
 
 def test_bad_ca_bundle_path():
@@ -393,7 +395,7 @@ def test_bad_ca_bundle_path():
         PulpClient("https://pulp.example.com", verify="/nonexistent/ca.pem")
     error = info.value
     assert error.reason == api_errors.TLS_CA_FILE and error.files == ("/nonexistent/ca.pem",)
-    assert "--ca-bundle path" in cli_words(error)
+    assert "path of --ca-bundle" in cli_words(error)
 
 
 def test_repr_has_no_password():
@@ -410,3 +412,13 @@ async def test_whoami_against_pulpcore(lab):
     async with PulpClient(base, auth=(lab["username"], "not-the-password")) as client:
         with pytest.raises(AuthenticationFailed, match=f"user '{lab['username']}'"):
             await client.whoami()
+
+
+@pytest.mark.parametrize("names", [FLAGS, instance_fields()], ids=["cli", "dashboard"])
+def test_every_remedy_reads_in_each_front_ends_words(names):
+    """Each face names every setting the advice mentions, so no sentence lacks a word."""
+    assert set(names) == set(remedies.SLOTS)
+    error = NotFound("Not found.", api_path="/pulp/api/v3/")
+    for key, sentence in remedies.SENTENCES.items():
+        text = sentence.format(exc=error, **names)
+        assert "{" not in text and text.endswith("."), key

@@ -5,12 +5,14 @@ reports out (saved on the task's own default connection, never the probe's).
 """
 
 import logging
+import multiprocessing
 
 from django.db import DatabaseError, connection
 from pulpcore.plugin.models import ProgressReport, Task
 
 from pulp_rds_tests.app import config
 from pulp_rds_tests.probes import (
+    Lifeline,
     ProbeOptions,
     release_django_alias,
     run_probe,
@@ -72,6 +74,20 @@ class TaskProgress:
                 self._save(report)
 
 
+def _worker_lifeline() -> Lifeline | None:
+    """The pulpcore worker's end of the task process: readable once the worker is gone.
+
+    pulpcore runs each task in a multiprocessing child of the worker; multiprocessing
+    gives the child the read end of a pipe that only the parent writes to, so the kernel
+    closes it when the worker dies, even by SIGKILL. A probe watches it along with its
+    socket and stops at once instead of holding its connection for hours.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return None
+    return Lifeline(parent.sentinel, f"the pulpcore worker running this task (pid {parent.pid})")
+
+
 def _run(
     test_name: str,
     duration_minutes: int,
@@ -95,7 +111,7 @@ def _run(
     progress = TaskProgress(task, options.time_unit_seconds)
     try:
         target = target_from_django(config.probe_database_overrides(), alias)
-        result = run_probe(options, target, progress)
+        result = run_probe(options, target, progress, _worker_lifeline())
     finally:
         release_django_alias(alias)
     progress.finish()

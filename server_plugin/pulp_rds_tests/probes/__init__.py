@@ -1,7 +1,7 @@
 """The seven connection probes: psycopg and Django connections, nothing of HTTP."""
 
 from .catalog import CATALOG, TEST_NAMES, TestSpec, get_spec
-from .runner import ProbeOptions, ProgressSink, run_probe
+from .runner import ProbeAbandoned, ProbeOptions, ProgressSink, run_probe
 from .target import (
     ProbeConfigError,
     ProbeTarget,
@@ -9,10 +9,13 @@ from .target import (
     release_django_alias,
     target_from_django,
 )
+from .watch import Lifeline
 
 __all__ = [
     "CATALOG",
     "TEST_NAMES",
+    "Lifeline",
+    "ProbeAbandoned",
     "ProbeConfigError",
     "ProbeOptions",
     "ProbeTarget",

@@ -5,6 +5,7 @@ check and the result dict; the patterns (patterns.py) only say what to send and 
 """
 
 import math
+import select
 import statistics
 import time
 from dataclasses import dataclass
@@ -17,7 +18,15 @@ from .catalog import get_spec
 from .sender import NotifySender
 from .target import ProbeTarget
 from .timeline import Timeline
-from .watch import AnswerWatchdog, Disconnect, PassiveWatch, ServerError, is_connection_lost
+from .watch import (
+    AnswerWatchdog,
+    Disconnect,
+    Lifeline,
+    LifelineBroken,
+    PassiveWatch,
+    ServerError,
+    is_connection_lost,
+)
 
 APPLICATION_NAME_PREFIX = "rds-probe"
 
@@ -95,6 +104,10 @@ class NullProgress:
         pass
 
 
+class ProbeAbandoned(Exception):
+    """The probe's owner died: the probe closed its connection and stopped early."""
+
+
 class ConnectionLost(Exception):
     def __init__(self, disconnect: Disconnect):
         super().__init__(disconnect.server_message or disconnect.client_message)
@@ -159,6 +172,7 @@ class ProbeRun:
         options: ProbeOptions,
         target: ProbeTarget,
         progress: ProgressSink | None = None,
+        lifeline: Lifeline | None = None,
     ):
         from .patterns import PATTERNS
 
@@ -166,6 +180,7 @@ class ProbeRun:
         self.spec = get_spec(options.test_name)
         self.target = target
         self.progress = progress or NullProgress()
+        self.lifeline = lifeline
         self.pattern = PATTERNS[options.test_name](self)
         self._secrets = target.secrets()
         # Observations.
@@ -234,7 +249,10 @@ class ProbeRun:
     # -- the run -------------------------------------------------------------------
 
     def execute(self) -> dict:
-        """Run the probe to its deadline (or its disconnect) and return the result dict."""
+        """Run the probe to its deadline (or its disconnect) and return the result dict.
+
+        ProbeAbandoned, after closing everything, if the lifeline breaks meanwhile.
+        """
         self.start = time.monotonic()
         self.started_at = datetime.now(UTC)
         self.deadline = self.start + self.options.planned_duration_seconds
@@ -248,21 +266,17 @@ class ProbeRun:
                 return self.result()
             self.connected = True
             self.timeline.add("connect", self.options.application_name)
-            watch = PassiveWatch(conn, on_notice=self._on_notice)
+            watch = PassiveWatch(conn, on_notice=self._on_notice, lifeline=self.lifeline)
             conn.add_notify_handler(self._on_notification)
             session = ProbeSession(conn, watch, self.timeline, self.options.answer_timeout)
             self._report_elapsed(force=True)
             try:
-                self._opening_query(session)
-                self.pattern.setup(session)
-                self._hold(session, watch)
-                self._final_check(session, watch)
-            except ConnectionLost as lost:
-                self._record_disconnect(lost.disconnect, session)
-                if not self.options.stop_on_disconnect:
-                    self._wait_out()
-            except psycopg.Error as exc:
-                self._fail("query", exc)
+                self._run_pattern(session, watch)
+            except LifelineBroken as broken:
+                raise ProbeAbandoned(
+                    f"{broken}: the probe closed its connection and stopped "
+                    f"{time.monotonic() - self.start:.1f} s after its start."
+                ) from None
         finally:
             self.pattern.stop()
             if watch is not None:
@@ -271,6 +285,19 @@ class ProbeRun:
                 conn.close()
             self._publish_counters()
         return self.result()
+
+    def _run_pattern(self, session: ProbeSession, watch: PassiveWatch) -> None:
+        try:
+            self._opening_query(session)
+            self.pattern.setup(session)
+            self._hold(session, watch)
+            self._final_check(session, watch)
+        except ConnectionLost as lost:
+            self._record_disconnect(lost.disconnect, session)
+            if not self.options.stop_on_disconnect:
+                self._wait_out()
+        except psycopg.Error as exc:
+            self._fail("query", exc)
 
     def _opening_query(self, session: ProbeSession) -> None:
         # One query: the backend, the name the server recorded and the timeouts it applies.
@@ -378,7 +405,11 @@ class ProbeRun:
     def _wait_out(self) -> None:
         """stop_on_disconnect=false: keep the task (not the connection) until the deadline."""
         while (now := time.monotonic()) < self.deadline:
-            time.sleep(min(self.deadline, self._next_unit_boundary(now)) - now)
+            pause = min(self.deadline, self._next_unit_boundary(now)) - now
+            if self.lifeline is None:
+                time.sleep(pause)
+            elif select.select([self.lifeline.fd], [], [], pause)[0]:
+                raise LifelineBroken(self.lifeline)
             self._report_elapsed()
 
     def _fail(self, stage: str, exc: psycopg.Error) -> None:
@@ -504,6 +535,10 @@ def run_probe(
     options: ProbeOptions,
     target: ProbeTarget,
     progress: ProgressSink | None = None,
+    lifeline: Lifeline | None = None,
 ) -> dict:
-    """Run one probe and return its result dict (SystemExit on cancel, after cleanup)."""
-    return ProbeRun(options, target, progress).execute()
+    """Run one probe and return its result dict.
+
+    SystemExit on cancel and ProbeAbandoned when the lifeline breaks, both after cleanup.
+    """
+    return ProbeRun(options, target, progress, lifeline).execute()

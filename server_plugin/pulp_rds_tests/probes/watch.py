@@ -35,6 +35,27 @@ class ServerError:
 
 
 @dataclass(frozen=True)
+class Lifeline:
+    """A descriptor that becomes readable when whoever runs the probe is gone.
+
+    In a Pulp task it is the read end of a pipe whose write end only the pulpcore worker
+    holds: the kernel closes it when the worker dies, however it dies (SIGKILL included).
+    """
+
+    fd: int
+    # Who it belongs to, for messages: e.g. "the pulpcore worker (pid 1234)".
+    owner: str
+
+
+class LifelineBroken(Exception):
+    """The probe's owner is gone; the probe must close its connection and stop."""
+
+    def __init__(self, lifeline: Lifeline):
+        super().__init__(f"{lifeline.owner} ended")
+        self.lifeline = lifeline
+
+
+@dataclass(frozen=True)
 class Disconnect:
     """How and when a probe connection was found closed."""
 
@@ -49,12 +70,16 @@ class Disconnect:
 class PassiveWatch:
     """Watches one psycopg connection while the probe is idle."""
 
-    def __init__(self, conn: psycopg.Connection, on_notice=None):
+    def __init__(self, conn: psycopg.Connection, on_notice=None, lifeline: Lifeline | None = None):
         self._conn = conn
         self._on_notice = on_notice
         self._fatal: ServerError | None = None
         self._selector = selectors.DefaultSelector()
         self._selector.register(conn.pgconn.socket, selectors.EVENT_READ)
+        self._lifeline = lifeline
+        if lifeline is not None:
+            # The same epoll wait also wakes when the owner dies: no polling.
+            self._selector.register(lifeline.fd, selectors.EVENT_READ, data=lifeline)
         conn.add_notice_handler(self._notice)
 
     @property
@@ -73,7 +98,7 @@ class PassiveWatch:
         """Wait passively until the monotonic time `until`; a Disconnect if the server closed.
 
         Notifications that arrive meanwhile are delivered to the connection's notify
-        handlers as they come.
+        handlers as they come. LifelineBroken if the probe's owner dies meanwhile.
         """
         pgconn = self._conn.pgconn
         # What already sits in libpq's buffer (read along with the last result) never makes
@@ -85,8 +110,11 @@ class PassiveWatch:
             remaining = until - time.monotonic()
             if remaining <= 0:
                 return None
-            if not self._selector.select(remaining):
+            events = self._selector.select(remaining)
+            if not events:
                 continue
+            if any(key.data is not None for key, _ in events):
+                raise LifelineBroken(self._lifeline)
             try:
                 pgconn.consume_input()
             except psycopg.OperationalError as exc:

@@ -1,21 +1,26 @@
 """Run history and reports at scale: how long `rds-tui runs` and `report` take.
 
 Builds a history of N finished seven-test runs whose results carry a full events
-timeline (300 entries each, the plugin's bound), then prints the time to list the
-history, to get `last`, to get one run by prefix, and to render each report format.
+timeline (made by the plugin's own Timeline: 300 entries each, its bound, plus the
+dropped-events marker), then prints the time to list the history, to get `last`, to get
+one run by prefix, and to render each report format. No targets: figures to compare.
 
-    .venv/bin/python bench/history_report.py [--runs 300]
+    .venv/bin/python bench/history_report.py [--runs 300] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from figures import figure, print_json
+from pulp_rds_tests.probes.timeline import Timeline
 
 from rds_tui import catalog, report
 from rds_tui.runs import Run, RunStore, RunTask
@@ -35,10 +40,6 @@ def finished_run(created_at: datetime) -> Run:
         href = f"/pulp/api/v3/tasks/{task_id}/"
         run.tasks.append(RunTask(test_name=name, task_id=task_id, task_href=href))
         died = number not in (2, 4)
-        events = [
-            {"at": i * 10.0, "kind": "query", "detail": "SELECT pg_backend_pid()"}
-            for i in range(300)
-        ]
         run.record_task(
             {
                 "pulp_href": href,
@@ -51,11 +52,29 @@ def finished_run(created_at: datetime) -> Run:
                     "detected_by": "passive-watch" if died else None,
                     "planned_duration_seconds": 3000,
                     "expected_cutoff_seconds": 2400,
-                    "events": events,
+                    "events": probe_events(died),
                 },
             }
         )
     return run
+
+
+@functools.cache  # the same two timelines for every run: only the history is measured
+def probe_events(died: bool) -> list[dict]:
+    """A long probe's timeline as the plugin stores it: a heartbeat every 3 s for 40
+    minutes, bounded by the plugin's Timeline, ending with the disconnect."""
+    timeline = Timeline(start_monotonic=0.0)
+    timeline.add("connect", "backend pid 4242", at=0.0)
+    for beat in range(1, 800):
+        timeline.add("heartbeat", "SELECT pg_backend_pid()", at=beat * 3.0, backend_pid=4242)
+    if died:
+        timeline.add(
+            "disconnect",
+            "terminating connection due to idle-session timeout",
+            at=2400.5,
+            sqlstate="57P05",
+        )
+    return timeline.as_list()
 
 
 def timed(action, repeat: int = 5) -> float:
@@ -67,34 +86,53 @@ def timed(action, repeat: int = 5) -> float:
     return statistics.median(samples)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=300)
-    options = parser.parse_args()
+def measure(runs: int) -> dict:
+    """Seconds per operation (medians) on a history of `runs` runs, and the file size."""
     with tempfile.TemporaryDirectory() as directory:
         store = RunStore(Path(directory) / "runs")
         base = datetime(2026, 11, 1, tzinfo=UTC)
         start = time.perf_counter()
-        for index in range(options.runs):
+        for index in range(runs):
             store.create(finished_run(base + timedelta(minutes=index)))
         written = time.perf_counter() - start
-        size = sum(f.stat().st_size for f in store.directory.iterdir()) / options.runs
+        size = sum(f.stat().st_size for f in store.directory.iterdir()) / runs
         newest = store.get("last")
-        print(f"history of {options.runs} runs, {size / 1024:.0f} KiB per run file")
-        print(f"  create (atomic write + fsync)  {written / options.runs * 1000:7.2f} ms/run")
-        print(f"  list all (`rds-tui runs`)      {timed(store.list, 3) * 1000:7.1f} ms")
-        print(f"  get 'last'                     {timed(lambda: store.get('last')) * 1000:7.2f} ms")
-        print(
-            f"  get by prefix                  "
-            f"{timed(lambda: store.get(newest.id[:15])) * 1000:7.2f} ms"
-        )
         tasks = newest.task_results()
+        seconds = {
+            "create (atomic write + fsync), per run": written / runs,
+            "list all (`rds-tui runs`)": timed(store.list, 3),
+            "get 'last'": timed(lambda: store.get("last")),
+            "get by prefix": timed(lambda: store.get(newest.id[:15])),
+        }
         for name in ("to_markdown", "to_csv", "to_json"):
             render = getattr(report, name)
-            print(
-                f"  report.{name:<12}            "
-                f"{timed(lambda render=render: render(newest, tasks)) * 1000:7.2f} ms"
-            )
+            seconds[f"report.{name}"] = timed(lambda render=render: render(newest, tasks))
+    return {"runs": runs, "file_kib": size / 1024, "seconds": seconds}
+
+
+def figures(runs: int = 300) -> list[dict]:
+    return to_figures(measure(runs))
+
+
+def to_figures(raw: dict) -> list[dict]:
+    return [
+        figure("history_report", f"{label} ({raw['runs']} runs)", seconds * 1000, "ms")
+        for label, seconds in raw["seconds"].items()
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    options = parser.parse_args()
+    raw = measure(options.runs)
+    if options.json:
+        print_json(to_figures(raw))
+        return
+    print(f"history of {raw['runs']} runs, {raw['file_kib']:.0f} KiB per run file")
+    for label, seconds in raw["seconds"].items():
+        print(f"  {label:<40} {seconds * 1000:8.2f} ms")
     print(f"(cpu count {os.cpu_count()})")
 
 

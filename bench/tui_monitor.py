@@ -6,7 +6,7 @@ the in-process mock Pulp of the dashboard tests (every task running, started at
 different times; polled every 10 s as in production, 2 requests per poll); the parent
 drains the terminal output and reads the child's CPU time and memory from /proc.
 
-    .venv/bin/python bench/tui_monitor.py [--tasks 200] [--seconds 30] [--size 100x30]
+    .venv/bin/python bench/tui_monitor.py [--tasks 200] [--seconds 30] [--size 100x30] [--json]
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ import threading
 import time
 from pathlib import Path
 
+from figures import figure, print_json
+
 ROOT = Path(__file__).resolve().parents[1]
+CPU_TARGET_PERCENT = 5
 
 CHILD = """
 import sys, tempfile
@@ -80,13 +83,9 @@ def memory_kib(pid: int) -> dict[str, int]:
     return values
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--size", default="100x30")
-    args = parser.parse_args()
-    columns, rows = (int(part) for part in args.size.split("x"))
+def measure(tasks: int = 200, seconds: float = 30.0, size: str = "100x30") -> dict:
+    """CPU seconds, terminal output and memory of the dashboard monitoring `tasks`."""
+    columns, rows = (int(part) for part in size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(
             os.environ,
@@ -97,7 +96,7 @@ def main() -> None:
         )
         pid, fd = pty.fork()
         if pid == 0:
-            os.execve(sys.executable, [sys.executable, "-c", CHILD, str(args.tasks)], env)
+            os.execve(sys.executable, [sys.executable, "-c", CHILD, str(tasks)], env)
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
         written = [0]
 
@@ -114,7 +113,7 @@ def main() -> None:
         threading.Thread(target=drain, daemon=True).start()
         time.sleep(8)  # start-up, first poll, first frames
         cpu_before, bytes_before, started = cpu_seconds(pid), written[0], time.monotonic()
-        time.sleep(args.seconds)
+        time.sleep(seconds)
         elapsed = time.monotonic() - started
         cpu = cpu_seconds(pid) - cpu_before
         output = written[0] - bytes_before
@@ -128,6 +127,52 @@ def main() -> None:
             os.kill(pid, 9)
             os.waitpid(pid, 0)
         os.close(fd)
+    return {
+        "tasks": tasks,
+        "size": size,
+        "elapsed": elapsed,
+        "cpu": cpu,
+        "output_bytes": output,
+        "memory": memory,
+    }
+
+
+def figures(tasks: int = 200, seconds: float = 30.0) -> list[dict]:
+    return to_figures(measure(tasks, seconds))
+
+
+def to_figures(raw: dict) -> list[dict]:
+    return [
+        figure(
+            "tui_monitor",
+            f"dashboard CPU monitoring {raw['tasks']} tasks (% of one core)",
+            100 * raw["cpu"] / raw["elapsed"],
+            "%",
+            ("<", CPU_TARGET_PERCENT),
+            note=f"measured over {raw['elapsed']:.0f} s at {raw['size']}",
+        ),
+        figure(
+            "tui_monitor",
+            f"dashboard memory monitoring {raw['tasks']} tasks (RSS)",
+            raw["memory"].get("VmRSS", 0) / 1024,
+            "MiB",
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--size", default="100x30")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    raw = measure(args.tasks, args.seconds, args.size)
+    if args.json:
+        print_json(to_figures(raw))
+        return
+    columns, rows = (int(part) for part in args.size.split("x"))
+    elapsed, cpu, output, memory = raw["elapsed"], raw["cpu"], raw["output_bytes"], raw["memory"]
     print(
         f"monitoring {args.tasks} running tasks at {columns}x{rows}, timers ticking, "
         f"poll every 10 s, measured over {elapsed:.0f} s:"

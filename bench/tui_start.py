@@ -7,7 +7,7 @@ app is ready, the instances are read right after it), the instances listed, and 
 child's CPU time (user+sys, less sensitive to other load on the machine); plus the
 import time of textual and of rds_tui.app alone.
 
-    .venv/bin/python bench/tui_start.py [--runs 10]
+    .venv/bin/python bench/tui_start.py [--runs 10] [--json]
 """
 
 from __future__ import annotations
@@ -23,7 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import figure, print_json
+
 ROOT = Path(__file__).resolve().parents[1]
+LABELS = ("first frame", "instances listed", "whole run (wall)", "whole run (cpu)")
+FIRST_FRAME_TARGET_SECONDS = 0.8
 
 CHILD = """
 import os, time
@@ -89,10 +93,8 @@ def import_time(module: str) -> float:
     return float(out.stdout)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10)
-    args = parser.parse_args()
+def measure(runs: int) -> dict:
+    """Seconds per LABELS entry for each run."""
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "profiles.toml"
         config.write_text(
@@ -111,13 +113,41 @@ def main() -> None:
             BENCH_MARKS=str(Path(tmp) / "marks"),
         )
         run_in_pty(CHILD, env)  # warm the file cache and the .pyc files
-        results = [run_in_pty(CHILD, env) for _ in range(args.runs)]
+        results = [run_in_pty(CHILD, env) for _ in range(runs)]
+    return {label: [result[index] for result in results] for index, label in enumerate(LABELS)}
+
+
+def figures(runs: int = 10) -> list[dict]:
+    return to_figures(measure(runs))
+
+
+def to_figures(raw: dict) -> list[dict]:
+    median = statistics.median
+    return [
+        figure(
+            "tui_start",
+            "dashboard first frame (median)",
+            median(raw["first frame"]),
+            "s",
+            ("<", FIRST_FRAME_TARGET_SECONDS),
+        ),
+        figure("tui_start", "instances listed (median)", median(raw["instances listed"]), "s"),
+        figure("tui_start", "start and quit (CPU median)", median(raw["whole run (cpu)"]), "s"),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    raw = measure(args.runs)
+    if args.json:
+        print_json(to_figures(raw))
+        return
     print(f"launch to first screen, {args.runs} runs in a 100x30 pseudo-terminal:")
-    for index, label in enumerate(
-        ("first frame", "instances listed", "whole run (wall)", "whole run (cpu)")
-    ):
-        values = [result[index] for result in results]
-        target = "   (target < 0.8 s)" if index == 0 else ""
+    for label, values in raw.items():
+        target = "   (target < 0.8 s)" if label == "first frame" else ""
         print(
             f"  {label:<17} median {statistics.median(values):.3f} s  "
             f"min {min(values):.3f} s  max {max(values):.3f} s{target}"

@@ -16,7 +16,6 @@ in production) the client keeps one connection.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import time
@@ -27,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from client.fakepulp import FakePulp
 from client.tcpproxy import TcpProxy
-from figures import figure, print_json
+from figures import argument_parser, figure, print_json
 
 from rds_tui.api import PulpClient
 from rds_tui.catalog import TEST_NAMES
@@ -114,14 +113,13 @@ def to_figures(raw: dict) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--api-root")
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", default="password")
     parser.add_argument("--tests", type=int, default=50, help="number of tasks to dispatch")
     parser.add_argument("--duration", type=int, default=None, help="minutes (real servers)")
     parser.add_argument("--poll-interval", type=float, default=0.2)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     options = parser.parse_args()
     raw = session(
         options.api_root,

@@ -10,7 +10,6 @@ a bare interpreter for comparison, and which heavy modules the command imported.
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import statistics
@@ -23,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from client.fakepulp import FakePulp
-from figures import figure, print_json
+from figures import argument_parser, figure, print_json
 
 HEAVY = ("textual", "pydantic", "httpx", "rich", "platformdirs")
 TARGET_SECONDS = 0.3
@@ -107,9 +106,8 @@ def line(label: str, walls: list[float], cpus: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     options = parser.parse_args()
     raw = measure(options.runs)
     if options.json:

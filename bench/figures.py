@@ -6,6 +6,7 @@ Every benchmark script exposes `figures(...) -> list[dict]` and prints them with
 
 from __future__ import annotations
 
+import argparse
 import json
 import operator
 import os
@@ -40,6 +41,13 @@ def figure(
 
 def machine() -> str:
     return f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}"
+
+
+def argument_parser(doc: str) -> argparse.ArgumentParser:
+    """A benchmark script's parser: its docstring's first line, and --json."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    return parser
 
 
 def print_json(figures: list[dict]) -> None:

@@ -10,7 +10,6 @@ one run by prefix, and to render each report format. No targets: figures to comp
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import statistics
@@ -19,7 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from figures import figure, print_json
+from figures import argument_parser, figure, print_json
 from pulp_rds_tests.probes.timeline import Timeline
 
 from rds_tui import catalog, report
@@ -122,9 +121,8 @@ def to_figures(raw: dict) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--runs", type=int, default=300)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     options = parser.parse_args()
     raw = measure(options.runs)
     if options.json:

@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
@@ -172,7 +173,11 @@ def main() -> None:
     figures: list[dict] = []
     for name in names:
         print(f"[{name}] ...", file=sys.stderr, flush=True)
-        figures += clients[name]() if name in clients else run_lab_benchmark(name)
+        try:
+            figures += clients[name]() if name in clients else run_lab_benchmark(name)
+        except Exception as exc:  # noqa: BLE001 - one broken benchmark must not lose the rest
+            traceback.print_exc()
+            figures.append(figure(name, "(did not run)", None, "", note=f"failed: {exc!r}"))
     if options.baseline:
         figures = with_baseline(figures, options.baseline)
     document = {

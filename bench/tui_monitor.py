@@ -11,7 +11,6 @@ drains the terminal output and reads the child's CPU time and memory from /proc.
 
 from __future__ import annotations
 
-import argparse
 import fcntl
 import os
 import pty
@@ -23,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from figures import figure, print_json
+from figures import argument_parser, figure, print_json
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU_TARGET_PERCENT = 5
@@ -161,11 +160,10 @@ def to_figures(raw: dict) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--size", default="100x30")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     raw = measure(args.tasks, args.seconds, args.size)
     if args.json:

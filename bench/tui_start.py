@@ -12,7 +12,6 @@ import time of textual and of rds_tui.app alone.
 
 from __future__ import annotations
 
-import argparse
 import os
 import pty
 import resource
@@ -23,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from figures import figure, print_json
+from figures import argument_parser, figure, print_json
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ("first frame", "instances listed", "whole run (wall)", "whole run (cpu)")
@@ -137,9 +136,8 @@ def to_figures(raw: dict) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argument_parser(__doc__)
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     raw = measure(args.runs)
     if args.json:

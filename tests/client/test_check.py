@@ -153,6 +153,20 @@ def test_check_json_carries_the_worded_error(capsys, pulp):
     assert "Check --api-root" in reachable["error"]
 
 
+def test_check_a_saved_profile_says_whose_credentials_it_used(capsys, pulp):
+    from rds_tui.profiles import Profile, ProfileStore
+
+    store = ProfileStore()
+    store.upsert(Profile(name="mocked", api_root=API_ROOT, username="admin", password="secret"))
+    try:
+        code, out, err = run_cli(capsys, "check", "--profile", "mocked")
+    finally:
+        store.remove("mocked")
+    assert code == cli.EXIT_OK, err
+    assert out.splitlines()[0].startswith(f"Checking {API_ROOT} (credentials: ")
+    assert "mocked" in out.splitlines()[0]
+
+
 def test_check_without_a_server_is_a_usage_error(capsys):
     code, out, err = run_cli(capsys, "check")
     assert code == cli.EXIT_USAGE and out == ""

@@ -64,6 +64,12 @@ def _add_start_options(parser: argparse.ArgumentParser) -> None:
         "--pool-mode", choices=("session", "transaction"), default=argparse.SUPPRESS,
         help="PgBouncer pool mode (transaction also sets client_idle_timeout)",
     )  # fmt: skip
+    parser.add_argument(
+        "--proxy", choices=("pgbouncer", "pgpool"), default=argparse.SUPPRESS,
+        help="the proxy in front of the probes (default pgbouncer: PostgreSQL's timeouts cut "
+        "idle sessions; pgpool: pgpool-II's client_idle_limit = --idle-timeout cuts idle "
+        "clients itself, even in a transaction, like RDS Proxy on a pinned session)",
+    )  # fmt: skip
     for component in ("api", "postgres", "pgbouncer"):
         parser.add_argument(
             f"--{component}-port", type=int, default=argparse.SUPPRESS, metavar="PORT",
@@ -116,6 +122,7 @@ def _options(args: argparse.Namespace):
                 "idle_timeout",
                 "idle_in_transaction_timeout",
                 "pool_mode",
+                "proxy",
                 "api_port",
                 "postgres_port",
                 "pgbouncer_port",
@@ -160,7 +167,17 @@ def _save_profile(state: LabStatus) -> str | None:
 
 
 def _describe(state: LabStatus, profile: str | None) -> str:
-    pg, pgb = state.postgres, state.pgbouncer
+    pg = state.postgres
+    proxy_host, proxy_port = state.proxy_endpoint
+    if state.pgpool is not None:
+        proxy = f"  pgpool-II    {proxy_host}:{proxy_port} (cuts idle clients; probes use it)"
+        cutoffs = f"  Idle cutoff  {state.idle_timeout} s (pgpool-II's client_idle_limit, any idle client)"
+    else:
+        proxy = f"  PgBouncer    {proxy_host}:{proxy_port} ({state.pool_mode} mode; probes use it)"
+        cutoffs = (
+            f"  Idle cutoff  {state.idle_timeout} s, idle in transaction"
+            f" {state.idle_in_transaction_timeout} s"
+        )
     pulpcore = f"pulpcore {state.pulpcore_version}; " if state.pulpcore_version else ""
     lines = [
         f"Lab running in {state.dir}",
@@ -168,12 +185,9 @@ def _describe(state: LabStatus, profile: str | None) -> str:
             f"  Pulp API     {state.api_root}{state.api_prefix}api/v3/"
             f"  ({pulpcore}user {state.username}; {state.workers_online} workers online)"
         ),
-        f"  PgBouncer    {pgb.host}:{pgb.port} ({state.pool_mode} mode; probes use it)",
+        proxy,
         f"  PostgreSQL   {pg.host}:{pg.port} (pulpcore connects here directly)",
-        (
-            f"  Idle cutoff  {state.idle_timeout} s, idle in transaction"
-            f" {state.idle_in_transaction_timeout} s"
-        ),
+        cutoffs,
         f"  Logs         {Path(state.dir) / 'logs'}",
         f"  Passwords    rds-tui lab status --json --dir {state.dir}",
     ]
@@ -220,12 +234,8 @@ def _run_foreground(args: argparse.Namespace, dashboard: bool) -> int:
     try:
         state = _start(args, stop_with_owner=True)
         profile = _save_profile(state)
-        run_dashboard = None
-        if dashboard:
-            try:
-                from rds_tui.app import run_dashboard
-            except ImportError:  # the dashboard is not part of this build yet
-                run_dashboard = None
+        # Handed in by rds_tui.main: the command line never imports the dashboard.
+        run_dashboard = getattr(args, "open_dashboard", None) if dashboard else None
         if run_dashboard is not None and profile:
             return run_dashboard(profile_name=profile)
         print(_describe(state, profile))

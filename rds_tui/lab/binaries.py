@@ -14,13 +14,15 @@ from rds_tui.lab.errors import LabError
 # Where Debian puts the tools that are not on PATH (tests point these elsewhere).
 POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 PGBOUNCER_DIRS = ("/usr/sbin",)
+PGPOOL_DIRS = ("/usr/sbin",)
 
 
 @dataclass(frozen=True)
 class Binaries:
     initdb: Path
     postgres: Path
-    pgbouncer: Path
+    # The proxy's executable (pgbouncer or pgpool, as the lab's options say).
+    proxy: Path
     pulpcore_manager: Path
     pulpcore_api: Path
 
@@ -46,7 +48,11 @@ def python_scripts_dir() -> Path:
     return Path(sys.executable).parent
 
 
-def find_binaries() -> Binaries:
+# proxy -> (executable, directories besides PATH, Debian package)
+PROXY_PACKAGES = {"pgbouncer": ("pgbouncer", "pgbouncer"), "pgpool": ("pgpool", "pgpool2")}
+
+
+def find_binaries(proxy: str = "pgbouncer") -> Binaries:
     """The executables the lab runs, or a LabError naming the package to install."""
     missing: list[str] = []
     initdb = _find_tool("initdb", _postgres_bin_dirs())
@@ -58,11 +64,13 @@ def find_binaries() -> Binaries:
             f"{POSTGRES_BIN_GLOB}; they come with the Debian package `postgresql` "
             "(install: sudo apt-get install -y postgresql)"
         )
-    pgbouncer = _find_tool("pgbouncer", [Path(d) for d in PGBOUNCER_DIRS])
-    if pgbouncer is None:
+    executable, package = PROXY_PACKAGES[proxy]
+    proxy_dirs = PGBOUNCER_DIRS if proxy == "pgbouncer" else PGPOOL_DIRS
+    proxy_path = _find_tool(executable, [Path(d) for d in proxy_dirs])
+    if proxy_path is None:
         missing.append(
-            f"`pgbouncer` is not on PATH or in {', '.join(PGBOUNCER_DIRS)}; it comes with the "
-            "Debian package `pgbouncer` (install: sudo apt-get install -y pgbouncer)"
+            f"`{executable}` is not on PATH or in {', '.join(proxy_dirs)}; it comes with the "
+            f"Debian package `{package}` (install: sudo apt-get install -y {package})"
         )
     scripts = python_scripts_dir()
     pulp = {name: scripts / name for name in ("pulpcore-manager", "pulpcore-api")}
@@ -75,11 +83,11 @@ def find_binaries() -> Binaries:
         )
     if missing:
         raise LabError("Cannot start the lab: " + "; ".join(missing) + ".")
-    assert initdb and postgres and pgbouncer
+    assert initdb and postgres and proxy_path
     return Binaries(
         initdb=initdb,
         postgres=postgres,
-        pgbouncer=pgbouncer,
+        proxy=proxy_path,
         pulpcore_manager=pulp["pulpcore-manager"],
         pulpcore_api=pulp["pulpcore-api"],
     )

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from rds_tui.lab import pgbouncer, pulp, watchdog
+from rds_tui.lab import pgbouncer, pgpool, pulp, watchdog
 from rds_tui.lab.binaries import find_binaries
 from rds_tui.lab.errors import LabAlreadyRunning, LabError, PortTaken
 from rds_tui.lab.options import LabOptions
@@ -40,6 +40,7 @@ from rds_tui.lab.state import (
     LabState,
     LabStatus,
     PgBouncerState,
+    PgpoolState,
     PostgresState,
     ProbeRole,
     default_lab_dir,
@@ -97,6 +98,9 @@ def _new_state(directory: Path, server_dir: Path, options: LabOptions) -> LabSta
     avoid = {p for p in (options.api_port, options.postgres_port, options.pgbouncer_port) if p}
     free = iter(pick_free_ports(3, avoid))
     pulp_dir = pulp.pulp_dir(directory)
+    proxy_port = options.pgbouncer_port or next(free)
+    # pgpool-II cuts any idle client at its limit, inside a transaction too.
+    proxy_cuts_transactions = options.proxy == "pgpool"
     return LabState(
         dir=str(directory),
         server_dir=str(server_dir),
@@ -107,17 +111,27 @@ def _new_state(directory: Path, server_dir: Path, options: LabOptions) -> LabSta
         password=new_password(),
         workers=options.workers,
         idle_timeout=options.idle_timeout,
-        idle_in_transaction_timeout=options.idle_in_transaction_timeout,
+        idle_in_transaction_timeout=(
+            options.idle_timeout if proxy_cuts_transactions else options.idle_in_transaction_timeout
+        ),
         pool_mode=options.pool_mode,
+        proxy=options.proxy,
         postgres=PostgresState(
             port=options.postgres_port or next(free),
             superuser_password=new_password(),
             pulp_password=new_password(),
         ),
-        pgbouncer=PgBouncerState(
-            port=options.pgbouncer_port or next(free),
-            admin_password=new_password(),
-            pool_mode=options.pool_mode,
+        pgbouncer=(
+            PgBouncerState(
+                port=proxy_port, admin_password=new_password(), pool_mode=options.pool_mode
+            )
+            if options.proxy == "pgbouncer"
+            else None
+        ),
+        pgpool=(
+            PgpoolState(port=proxy_port, client_idle_limit=options.idle_timeout)
+            if options.proxy == "pgpool"
+            else None
         ),
         probe=ProbeRole(password=new_password()),
         settings_file=str(pulp_dir / "settings.py"),
@@ -135,7 +149,7 @@ class _Starter:
         self.options = options
         self.progress = progress
         self.stop_with_owner = stop_with_owner
-        self.binaries = find_binaries()
+        self.binaries = find_binaries(options.proxy)
         self.logs = directory / "logs"
         self.supervisor: Supervisor | None = None
         self.pulp: pulp.Pulp | None = None
@@ -203,10 +217,17 @@ class _Starter:
                 # Only later starts get slower: this lab does not need the cache.
                 self.progress(f"could not cache the migrated cluster in {cache.entry} ({exc})")
             postgres.start()
-        postgres.configure_roles(state.idle_timeout, state.idle_in_transaction_timeout)
+        if state.proxy == "pgpool":  # the proxy cuts: the database must not
+            postgres.configure_roles(None, None)
+        else:
+            postgres.configure_roles(state.idle_timeout, state.idle_in_transaction_timeout)
         pulp_.set_admin_password(postgres)
-        self.progress("starting PgBouncer")
-        pgbouncer.start(supervisor, str(self.binaries.pgbouncer))
+        if state.proxy == "pgpool":
+            self.progress("starting pgpool-II")
+            pgpool.start(supervisor, str(self.binaries.proxy))
+        else:
+            self.progress("starting PgBouncer")
+            pgbouncer.start(supervisor, str(self.binaries.proxy))
         workers = f"{state.workers} worker{'s' if state.workers != 1 else ''}"
         self.progress(f"waiting for the API and {workers}")
         pulp_.start()

@@ -9,6 +9,9 @@ from typing import Any
 from rds_tui.lab.errors import LabError
 
 POOL_MODES = ("session", "transaction")
+# What stands in for RDS Proxy in front of the probes: PgBouncer (the database server
+# cuts idle sessions) or pgpool-II (the proxy itself cuts idle clients).
+PROXIES = ("pgbouncer", "pgpool")
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,7 @@ class LabOptions:
     idle_timeout: int = 40
     idle_in_transaction_timeout: int = 30
     pool_mode: str = "session"
+    proxy: str = "pgbouncer"
     # Extra Pulp settings written into the settings file (name -> Python value).
     extra_settings: Mapping[str, Any] = field(default_factory=dict)
     # None: a free port is picked.
@@ -37,6 +41,13 @@ class LabOptions:
         if self.pool_mode not in POOL_MODES:
             raise LabError(
                 f"--pool-mode must be one of {', '.join(POOL_MODES)} (got {self.pool_mode!r})."
+            )
+        if self.proxy not in PROXIES:
+            raise LabError(f"--proxy must be one of {', '.join(PROXIES)} (got {self.proxy!r}).")
+        if self.proxy != "pgbouncer" and (self.pool_mode != "session" or self.pgbouncer_port):
+            raise LabError(
+                "--pool-mode and --pgbouncer-port configure PgBouncer; leave them out with "
+                f"--proxy {self.proxy}."
             )
         for name in self.extra_settings:
             if not (isinstance(name, str) and name.isidentifier() and name.isupper()):

@@ -9,6 +9,7 @@ from rds_tui.lab.state import DATABASE, HOST, LabState
 def config(state: LabState, userlist: str, socket_dir: str) -> str:
     """pgbouncer.ini for this lab."""
     pgb = state.pgbouncer
+    assert pgb is not None
     lines = [
         "[databases]",
         f"{DATABASE} = host={HOST} port={state.postgres.port} dbname={DATABASE}",
@@ -36,6 +37,7 @@ def config(state: LabState, userlist: str, socket_dir: str) -> str:
 def start(supervisor: Supervisor, executable: str) -> None:
     state, server_dir = supervisor.state, supervisor.server_dir
     pgb, probe = state.pgbouncer, state.probe
+    assert pgb is not None
     userlist = server_dir / "userlist.txt"
     write_private(
         userlist,

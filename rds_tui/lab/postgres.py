@@ -129,13 +129,16 @@ class Postgres:
         finally:
             self.pg.superuser_password = wanted
 
-    def configure_roles(self, idle_timeout: int | None, idle_in_transaction_timeout: int) -> None:
+    def configure_roles(
+        self, idle_timeout: int | None, idle_in_transaction_timeout: int | None
+    ) -> None:
         """This lab's passwords, and the probe role's timeouts (also on a cached cluster).
 
-        `idle_timeout` None: no idle-session cutoff by the database (the proxy cuts).
+        A timeout None: the database never cuts the probes that way (the proxy does).
         """
         state = self.supervisor.state
         idle = f"{idle_timeout}s" if idle_timeout else "0"
+        in_transaction = f"{idle_in_transaction_timeout}s" if idle_in_transaction_timeout else "0"
         role_in_db = f"ALTER ROLE {PROBE_ROLE} IN DATABASE {DATABASE} SET"
         self.sql(
             [
@@ -143,9 +146,6 @@ class Postgres:
                 f"ALTER ROLE {PULP_ROLE} PASSWORD {sql_literal(self.pg.pulp_password)}",
                 f"ALTER ROLE {PROBE_ROLE} PASSWORD {sql_literal(state.probe.password)}",
                 f"{role_in_db} idle_session_timeout = '{idle}'",
-                (
-                    f"{role_in_db} idle_in_transaction_session_timeout"
-                    f" = '{idle_in_transaction_timeout}s'"
-                ),
+                f"{role_in_db} idle_in_transaction_session_timeout = '{in_transaction}'",
             ]
         )

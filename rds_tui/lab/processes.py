@@ -104,9 +104,14 @@ def stop_process_groups(pgids: list[int], first_signal: int, grace: float) -> No
 
 
 # Components stopped after the Pulp processes (which hold connections to them), in order,
-# with the signal each stops quickest on. SIGQUIT = PostgreSQL's immediate shutdown: no
-# shutdown checkpoint for throw-away data.
-SERVER_STOP_ORDER = (("pgbouncer", signal.SIGTERM), ("postgres", signal.SIGQUIT))
+# with the signal each stops quickest on. SIGINT = pgpool's fast shutdown (SIGTERM waits
+# for its clients); SIGQUIT = PostgreSQL's immediate one: no shutdown checkpoint for
+# throw-away data.
+SERVER_STOP_ORDER = (
+    ("pgbouncer", signal.SIGTERM),
+    ("pgpool", signal.SIGINT),
+    ("postgres", signal.SIGQUIT),
+)
 
 
 def stop_records(processes: Mapping[str, ProcessRecord]) -> None:

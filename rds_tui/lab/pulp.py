@@ -135,7 +135,8 @@ class Pulp:
         key_file = Path(state.db_encryption_key)
         if not key_file.exists():
             write_private(key_file, base64.urlsafe_b64encode(os.urandom(32)).decode())
-        pg, pgb, probe = state.postgres, state.pgbouncer, state.probe
+        pg, probe = state.postgres, state.probe
+        proxy_host, proxy_port = state.proxy_endpoint
         settings: dict[str, Any] = {
             "SECRET_KEY": secrets.token_urlsafe(40),
             "CONTENT_ORIGIN": state.api_root,
@@ -166,8 +167,8 @@ class Pulp:
                 state.idle_in_transaction_timeout
             ),
             "RDS_CONNECTION_TESTS_DATABASE": {
-                "HOST": pgb.host,
-                "PORT": pgb.port,
+                "HOST": proxy_host,
+                "PORT": proxy_port,
                 "USER": probe.user,
                 "PASSWORD": probe.password,
             },

@@ -65,6 +65,13 @@ class PgBouncerState(_Record):
     pool_mode: str
 
 
+class PgpoolState(_Record):
+    host: str = HOST
+    port: int
+    # Seconds without a client message after which pgpool-II closes the client.
+    client_idle_limit: int
+
+
 class ProbeRole(_Record):
     """The role the probes' connections use (through the proxy)."""
 
@@ -90,8 +97,11 @@ class LabState(_Record):
     idle_timeout: int
     idle_in_transaction_timeout: int
     pool_mode: str
+    # The proxy in front of the probes: "pgbouncer" or "pgpool" (its section below).
+    proxy: Literal["pgbouncer", "pgpool"] = "pgbouncer"
     postgres: PostgresState
-    pgbouncer: PgBouncerState
+    pgbouncer: PgBouncerState | None = None
+    pgpool: PgpoolState | None = None
     probe: ProbeRole
     settings_file: str
     db_encryption_key: str
@@ -100,6 +110,13 @@ class LabState(_Record):
     @property
     def api_port(self) -> int:
         return int(self.api_root.rsplit(":", 1)[1])
+
+    @property
+    def proxy_endpoint(self) -> tuple[str, int]:
+        """Where the probes connect: the proxy's host and port."""
+        proxy = self.pgpool if self.proxy == "pgpool" else self.pgbouncer
+        assert proxy is not None
+        return proxy.host, proxy.port
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (the keys `lab status --json` prints)."""

@@ -1,3 +1,3 @@
-from rds_tui.cli import main
+from rds_tui.main import main
 
 raise SystemExit(main())

@@ -1,4 +1,5 @@
-"""Command-line entry point: the dashboard by default, headless subcommands otherwise.
+"""The headless command line (rds_tui.main runs it, and starts the dashboard when no
+command is given: this package never imports the dashboard).
 
 Each subcommand lives in a module of `rds_tui.cli` that exposes
 `add_parser(subparsers)`; the parser it adds sets `handler` (a callable taking the
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rds_tui import __version__
@@ -272,16 +274,17 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    try:
-        from rds_tui.app import run_dashboard as start
-    except ImportError as exc:
+    """Start the dashboard through the opener the program handed in (rds_tui.main): the
+    command line itself never imports it."""
+    opener = getattr(args, "open_dashboard", None)
+    if opener is None:
         print(
-            f"rds-tui: the dashboard is not available ({exc}). The headless commands work: "
-            "see `rds-tui --help`.",
+            "rds-tui: the dashboard is not available from this entry point; give a command "
+            "(see `rds-tui --help`)",
             file=sys.stderr,
         )
-        return EXIT_ERROR
-    return start(profile_name=args.profile, read_only=bool(args.read_only))
+        return EXIT_USAGE
+    return opener(profile_name=args.profile, read_only=bool(args.read_only))
 
 
 def attach_option_values(argv: list[str]) -> list[str]:
@@ -303,10 +306,13 @@ def attach_option_values(argv: list[str]) -> list[str]:
     return joined
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, open_dashboard: Callable[..., int] | None = None) -> int:
+    """The headless commands. `open_dashboard(profile_name=..., read_only=...)` starts the
+    dashboard (no command, `lab up`); rds_tui.main passes it."""
     argv = attach_option_values(sys.argv[1:] if argv is None else list(argv))
     parser = build_parser(only=requested_module(argv))
     args = parser.parse_args(argv)
+    args.open_dashboard = open_dashboard
     handler = getattr(args, "handler", None)
     try:
         if args.command is None:

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from rds_tui.models import Task
+from rds_tui.outcome import RunTiming
 from rds_tui.profiles import Profile, ProfileError
 from rds_tui.runs import Run
 from rds_tui.screens.confirm import ConfirmScreen
@@ -27,11 +28,6 @@ from rds_tui.widgets.task_table import TaskRow, TaskTable, build_row, short_labe
 if TYPE_CHECKING:
     from rds_tui.app import RdsTuiApp
     from rds_tui.monitor import MonitorEvent, RunMonitor, TaskSnapshot
-
-PRODUCTION_CUTOFF_SECONDS = 2400.0
-DEFAULT_TIME_UNIT_SECONDS = 60.0
-DEFAULT_DURATION_MINUTES = 50
-
 
 def profile_for_run(app: RdsTuiApp, run: Run) -> tuple[Profile, str | None]:
     """The run's profile; without one (deleted, or a headless run), an anonymous
@@ -50,18 +46,6 @@ def profile_for_run(app: RdsTuiApp, run: Run) -> tuple[Profile, str | None]:
         domain=getattr(run, "domain", "default"),
     )
     return profile, warning
-
-
-def run_timing(run: Run, profile: Profile | None) -> tuple[float, float]:
-    """(planned seconds per task, expected cutoff seconds) for a run."""
-    options = run.options or {}
-    unit = float(options.get("time_unit_seconds") or DEFAULT_TIME_UNIT_SECONDS)
-    minutes = float(options.get("duration_minutes") or DEFAULT_DURATION_MINUTES)
-    if profile is not None and profile.expected_cutoff_seconds:
-        cutoff = float(profile.expected_cutoff_seconds)
-    else:
-        cutoff = float(options.get("expected_cutoff_seconds") or PRODUCTION_CUTOFF_SECONDS)
-    return minutes * unit, cutoff
 
 
 def snapshots_from_history(run: Run) -> list[TaskSnapshot]:
@@ -123,12 +107,12 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         self.table = self.query_one(TaskTable)
         self.header = self.query_one(RunHeader)
         self.summary = self.query_one("#task-summary", Static)
-        self.planned, self.cutoff = run_timing(self.run_record, self.profile)
+        self.timing = RunTiming.from_run(self.run_record, self.profile)
         self.interval = self.app.poll_interval_for(self.profile)
         self.header.task_count = len(self.run_record.tasks)
         self.header.interval = self.interval
-        self.header.planned = self.planned
-        self.header.cutoff = self.cutoff
+        self.header.planned = self.timing.planned_seconds
+        self.header.cutoff = self.timing.idle_cutoff_seconds
         self.snapshots = snapshots_from_history(self.run_record)
         self._refresh_rows()
         if self.profile_warning:
@@ -153,12 +137,10 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         rows = [
             build_row(
                 snapshot,
-                planned=self.planned,
-                cutoff=self.cutoff,
+                self.timing,
                 wall_now=wall,
                 monotonic_now=mono,
                 skew_seconds=skew,
-                death_detail=self.death_details.get(snapshot.task_href),
                 previous=self.table.rows_by_key.get(snapshot.task_href),
             )
             for snapshot in self.snapshots

@@ -12,7 +12,6 @@ minutes apart while the timers stay exact to the second).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,16 +28,13 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from rds_tui import catalog
-from rds_tui.widgets.timer_bar import (
-    BarState,
-    format_clock,
-    format_delta,
-    past_cutoff,
-    render_timer_bar,
-)
+from rds_tui.clocktext import format_clock, format_delta
+from rds_tui.constants import FINAL_TASK_STATES
+from rds_tui.widgets.timer_bar import BarState, past_cutoff, render_timer_bar
 
 if TYPE_CHECKING:
     from rds_tui.monitor import TaskSnapshot
+    from rds_tui.outcome import RunTiming
 
 STATE_STYLES = {
     "waiting": "dim",
@@ -51,9 +47,6 @@ STATE_STYLES = {
     "missing": "bold red",
     "unknown": "dim",
 }
-FINAL = {"completed", "failed", "canceled", "skipped", "missing"}
-# The plugin's disconnect progress report: "Connection closed after 2402.123 s (...)".
-DEATH_TIME = re.compile(r"after (\d+(?:\.\d+)?) s\b")
 
 
 # Names that fit a narrow column; the catalog's titles are used elsewhere.
@@ -85,32 +78,6 @@ def _float(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def probe_activity(result: dict[str, Any] | None, progress: list[Any]) -> str:
-    """Heartbeats or notifications so far: from the result, else the progress reports."""
-    result = result or {}
-    heartbeats = result.get("heartbeats_ok")
-    sent, received = result.get("notifications_sent"), result.get("notifications_received")
-    for report in progress:
-        code = f"{getattr(report, 'code', '') or ''} {getattr(report, 'message', '') or ''}"
-        code = code.lower()
-        done = getattr(report, "done", None)
-        if done is None:
-            continue
-        if "heartbeat" in code and heartbeats is None:
-            heartbeats = done
-        elif "notif" in code and "sent" in code and sent is None:
-            sent = done
-        elif "notif" in code and received is None:
-            received = done
-    if sent is not None:
-        return f"✉ {received if received is not None else '?'}/{sent}"
-    if received is not None:
-        return f"✉ {received}"
-    if heartbeats is not None:
-        return f"♥ {heartbeats}"
-    return ""
-
-
 @dataclass
 class TaskRow:
     """One task as the table shows it. Times are seconds since the task started."""
@@ -130,7 +97,7 @@ class TaskRow:
 
     @property
     def final(self) -> bool:
-        return self.state in FINAL
+        return self.state in FINAL_TASK_STATES
 
     def elapsed(self, monotonic_now: float) -> float | None:
         if self.final_elapsed is not None:
@@ -167,6 +134,19 @@ class TaskRow:
             return Text(f"ALIVE {format_delta(elapsed - (self.cutoff or 0))}", "bold yellow")
         return Text("alive", "green")
 
+    def verdict_width(self) -> int:
+        """The width of the longest connection text this row can show, at any moment
+        up to the longest of its planned time, cutoff, run time and death."""
+        longest = max(
+            t or 0.0 for t in (self.planned, self.cutoff, self.final_elapsed, self.died_at)
+        )
+        # The largest distance to the cutoff is under `longest`; its widest form is
+        # "+9.9s" under a minute, "+59:59" under an hour, else "+h:mm:ss".
+        delta = len(format_delta(-9.9)) if longest < 60 else len(format_delta(-longest))
+        if 60 <= longest < 3600:
+            delta = len(format_delta(-3599))
+        return max(len("alive at end"), len(f"dead {format_clock(longest)} ") + delta)
+
     def reason_line(self) -> str:
         """A sentence about this task's connection for the status line."""
         if self.died:
@@ -187,24 +167,24 @@ class TaskRow:
 
 def build_row(
     snapshot: TaskSnapshot,
+    timing: RunTiming,
     *,
-    planned: float | None,
-    cutoff: float | None,
     wall_now: datetime,
     monotonic_now: float,
     skew_seconds: float | None,
-    death_detail: str | None = None,
     previous: TaskRow | None = None,
 ) -> TaskRow:
-    """The row for a snapshot after a poll (anchoring the timer of a running task)."""
+    """The row for a snapshot after a poll (anchoring the timer of a running task):
+    its outcome (rds_tui.outcome) measured against this test's own cutoff."""
     task = snapshot.task
-    result = task.result if task is not None and isinstance(task.result, dict) else None
+    outcome = snapshot.outcome
+    result = task.result if task is not None and isinstance(task.result, dict) else {}
     row = TaskRow(
         key=snapshot.task_href,
         test_name=snapshot.test_name,
         state=snapshot.state,
-        planned=_float((result or {}).get("planned_duration_seconds")) or planned,
-        cutoff=cutoff,
+        planned=_float(result.get("planned_duration_seconds")) or timing.planned_seconds,
+        cutoff=timing.cutoff_for(snapshot.test_name),
     )
     if task is not None and task.started_at is not None:
         if task.finished_at is not None:
@@ -213,37 +193,25 @@ def build_row(
             server_now = wall_now.timestamp() + (skew_seconds or 0.0)
             row.anchor_elapsed = max(0.0, server_now - task.started_at.timestamp())
             row.anchor_monotonic = monotonic_now
-    row.died = snapshot.connection_died
-    if result is not None:
-        died = result.get("disconnected")
-        if died is None and result.get("connection_alive") is not None:
-            died = not result["connection_alive"]
-        if died is not None:
-            row.died = bool(died)
-        row.died_at = _float(result.get("seconds_to_disconnect"))
-        row.died_reason = result.get("server_message") or None
-        error = result.get("error")
-        if row.died and not row.died_reason and error:
-            row.died_reason = error.get("message") if isinstance(error, dict) else str(error)
-        if sqlstate := result.get("sqlstate"):
-            row.died_reason = f"{row.died_reason or 'closed'} ({sqlstate})"
-    if row.died and row.died_at is None:
-        # Still running, the progress report said it died ("Connection closed after
-        # 2402.123 s ..."); without a number, the first poll that saw it.
-        timed = DEATH_TIME.search(death_detail or "")
-        if timed:
-            row.died_at = float(timed.group(1))
-        elif previous is not None and previous.died and previous.died_at is not None:
-            row.died_at = previous.died_at
-        else:
-            row.died_at = row.elapsed(monotonic_now)
-        row.died_reason = row.died_reason or death_detail or (previous and previous.died_reason)
-    row.activity = probe_activity(result, snapshot.progress)
+    row.died = outcome.died is True
+    if row.died:
+        row.died_at = outcome.died_after_seconds
+        row.died_reason = outcome.reason
+        if outcome.sqlstate:
+            row.died_reason = f"{row.died_reason or 'closed'} ({outcome.sqlstate})"
+        if row.died_at is None:
+            # Dead at a time the server did not give (an older plugin): the first poll
+            # that saw it, kept from then on.
+            if previous is not None and previous.died and previous.died_at is not None:
+                row.died_at = previous.died_at
+            else:
+                row.died_at = row.elapsed(monotonic_now)
+    row.activity = outcome.activity_text()
     return row
 
 
 COLUMNS = ("Test", "State", "Elapsed", "Bar", "Connection", "Activity")
-FIXED_WIDTHS = {"Test": 15, "State": 9, "Elapsed": 7, "Connection": 16, "Activity": 8}
+FIXED_WIDTHS = {"Test": 15, "State": 9, "Elapsed": 7, "Connection": 12, "Activity": 8}
 CELL_PADDING = 1  # blank cells on each side of a column
 MIN_BAR = 8
 
@@ -294,6 +262,9 @@ class TaskTable(ScrollView, can_focus=True):
         self.rows_by_key: dict[str, TaskRow] = {}
         self.order: list[str] = []
         self.bar_width = MIN_BAR
+        # The Connection column fits the longest verdict any row can show (the bar gives
+        # way): a verdict is never cut.
+        self.widths = dict(FIXED_WIDTHS)
         # (task href, style) -> (the TaskRow drawn, its label/state/activity segments)
         self._static_cache: dict[tuple[str, Style], tuple[TaskRow, dict]] = {}
 
@@ -305,6 +276,12 @@ class TaskTable(ScrollView, can_focus=True):
             if row.key not in self.rows_by_key:
                 self.order.append(row.key)
             self.rows_by_key[row.key] = row
+        connection = max(
+            [FIXED_WIDTHS["Connection"], *(r.verdict_width() for r in self.rows_by_key.values())]
+        )
+        if connection != self.widths["Connection"]:
+            self.widths["Connection"] = connection
+            self.on_resize()
         self.virtual_size = Size(self.size.width, len(self.order) + 1)
         self.refresh()
 
@@ -364,12 +341,12 @@ class TaskTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         chrome = 2 * CELL_PADDING * len(COLUMNS) + self.scrollbar_size_vertical
-        self.bar_width = max(MIN_BAR, self.size.width - sum(FIXED_WIDTHS.values()) - chrome)
+        self.bar_width = max(MIN_BAR, self.size.width - sum(self.widths.values()) - chrome)
         self._static_cache.clear()
         self.virtual_size = Size(self.size.width, len(self.order) + 1)
 
     def _width(self, column: str) -> int:
-        return self.bar_width if column == "Bar" else FIXED_WIDTHS[column]
+        return self.bar_width if column == "Bar" else self.widths[column]
 
     def _cells(self, row: TaskRow, now: float) -> dict[str, Text]:
         """The cells that change with time (the others are cached per row)."""

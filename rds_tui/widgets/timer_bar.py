@@ -13,6 +13,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from rds_tui.clocktext import format_clock
+
 FILLED = "━"
 EMPTY = "─"
 CUTOFF_MARK = "┃"
@@ -27,32 +29,6 @@ class BarState(str, Enum):
     DEAD = "dead"  # the connection died (the task may still be running)
     DONE = "done"  # the task ended with the connection alive at the end
     STOPPED = "stopped"  # the task ended otherwise (failed, canceled, skipped)
-
-
-def format_clock(seconds: float | None) -> str:
-    """mm:ss under an hour, h:mm:ss beyond; "--:--" when unknown."""
-    if seconds is None or seconds < 0:
-        return "--:--"
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes:02d}:{secs:02d}"
-
-
-def format_delta(seconds: float) -> str:
-    """A signed distance in time, compact: "+2.5s", "-42s", "+1:05", "+1:02:03"."""
-    sign = "+" if seconds >= 0 else "-"
-    magnitude = abs(seconds)
-    if magnitude < 10:
-        return f"{sign}{magnitude:.1f}s"
-    if magnitude < 60:
-        return f"{sign}{magnitude:.0f}s"
-    minutes, secs = divmod(int(magnitude), 60)
-    if minutes < 60:
-        return f"{sign}{minutes}:{secs:02d}"
-    return sign + format_clock(magnitude)
 
 
 def format_age(seconds: float | None) -> str:

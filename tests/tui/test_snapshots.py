@@ -115,40 +115,65 @@ async def open_monitor(pilot, run: Run) -> None:
     await pilot.pause()
 
 
+def monitor_snapshot(snap_compare, make_app, run: Run, size=SNAPSHOT_SIZE, keys=()) -> bool:
+    """The monitor of `run` (polled once, notifications cleared), then `keys` pressed."""
+
+    async def watch(pilot):
+        await open_monitor(pilot, run)
+        pilot.app.clear_notifications()
+        if keys:
+            await pilot.press(*keys)
+
+    app = make_app(default_poll_interval=1000)
+    return snap_compare(app, terminal_size=size, run_before=watch)
+
+
 def test_monitor_with_every_kind_of_task(
     snap_compare, make_app, prod_profile, run_store, busy_server
 ):
     run = stored_run(run_store, busy_server)
-
-    async def watch(pilot):
-        await open_monitor(pilot, run)
-        pilot.app.clear_notifications()
-
-    app = make_app(default_poll_interval=1000)
-    assert snap_compare(app, terminal_size=SNAPSHOT_SIZE, run_before=watch)
+    assert monitor_snapshot(snap_compare, make_app, run)
 
 
 def test_monitor_at_100_columns(snap_compare, make_app, prod_profile, run_store, busy_server):
     run = stored_run(run_store, busy_server)
-
-    async def watch(pilot):
-        await open_monitor(pilot, run)
-        pilot.app.clear_notifications()
-
-    app = make_app(default_poll_interval=1000)
-    assert snap_compare(app, terminal_size=(100, 30), run_before=watch)
+    assert monitor_snapshot(snap_compare, make_app, run, size=(100, 30))
 
 
 def test_detail_of_a_dead_connection(snap_compare, make_app, prod_profile, run_store, busy_server):
     run = stored_run(run_store, busy_server)
+    assert monitor_snapshot(snap_compare, make_app, run, keys=("enter",))
 
-    async def detail(pilot):
-        await open_monitor(pilot, run)
-        pilot.app.clear_notifications()
-        await pilot.press("enter")
 
-    app = make_app(default_poll_interval=1000)
-    assert snap_compare(app, terminal_size=SNAPSHOT_SIZE, run_before=detail)
+def test_monitor_of_a_lab_run_measures_each_test_against_its_own_cutoff(
+    snap_compare, make_app, prod_profile, run_store, mock_pulp
+):
+    """A lab run (one minute = 1 s, idle cutoff 40 s, in a transaction 30 s): test 3 died
+    on its in-transaction cutoff, `dead 00:30 +0.0s`, shown whole at 80 columns."""
+    started = FIXED_NOW - timedelta(seconds=45)
+    for name, seconds, sqlstate in (
+        ("test_1_idle_connection", 40.0, "57P05"),
+        ("test_3_long_transaction", 30.0, "25P03"),
+    ):
+        mock_pulp.add_task(
+            name,
+            "completed",
+            started_at=started.isoformat(),
+            finished_at=(started + timedelta(seconds=seconds + 0.2)).isoformat(),
+            result=dead_result(
+                name, seconds, "terminating connection", sqlstate, planned=200.0, cutoff=40.0
+            ),
+        )
+    mock_pulp.add_task("test_4_transaction_with_work", "running", started_at=started.isoformat())
+    run = stored_run(run_store, mock_pulp, run_id="20261128-095915-1ab0")
+    run.options = {
+        "duration_minutes": 200,
+        "time_unit_seconds": 1,
+        "expected_cutoff_seconds": 40,
+        "expected_in_transaction_cutoff_seconds": 30,
+    }
+    run_store.save(run)
+    assert monitor_snapshot(snap_compare, make_app, run, keys=("down",))
 
 
 def finished_run(run_store, server, run_id, profile, idle_death):

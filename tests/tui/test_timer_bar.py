@@ -4,22 +4,29 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from rds_tui.clocktext import format_clock, format_delta
 from rds_tui.models import Task
 from rds_tui.monitor import TaskSnapshot
-from rds_tui.widgets.task_table import build_row
+from rds_tui.outcome import RunTiming
+from rds_tui.widgets.task_table import TaskRow, build_row
 from rds_tui.widgets.timer_bar import (
     CUTOFF_MARK,
     DEATH_MARK,
     FILLED,
     BarState,
-    format_clock,
-    format_delta,
     past_cutoff,
     render_timer_bar,
 )
 
 from .conftest import FIXED_NOW
 from .mock_pulp import dead_result
+
+PRODUCTION = RunTiming(
+    time_unit_seconds=60,
+    planned_seconds=3000,
+    idle_cutoff_seconds=2400,
+    in_transaction_cutoff_seconds=None,
+)
 
 
 def test_clock_format_switches_to_hours_past_sixty_minutes():
@@ -63,18 +70,41 @@ def test_death_is_marked_where_it_happened():
     assert bar.plain.index(DEATH_MARK) == 20
 
 
+def row_of(
+    test_name: str,
+    state: str,
+    *,
+    after: float,
+    timing: RunTiming = PRODUCTION,
+    monotonic_now: float = 0.0,
+    skew_seconds: float | None = None,
+    previous=None,
+    **task_fields,
+):
+    """The row of a task that started at FIXED_NOW, polled `after` seconds later."""
+    task = Task(pulp_href=f"/t/{test_name}/", state=state, started_at=FIXED_NOW, **task_fields)
+    return build_row(
+        TaskSnapshot(test_name, task.pulp_href, task=task),
+        timing,
+        wall_now=FIXED_NOW + timedelta(seconds=after),
+        monotonic_now=monotonic_now,
+        skew_seconds=skew_seconds,
+        previous=previous,
+    )
+
+
+def finished_dead(name: str, seconds: float, **result_options) -> dict:
+    """The task fields of a probe that stopped on its disconnect."""
+    return {
+        "finished_at": FIXED_NOW + timedelta(seconds=seconds + 0.5),
+        "result": dead_result(name, seconds, **result_options),
+    }
+
+
 def test_row_of_a_running_task_ticks_from_started_at_with_skew_correction():
-    started = FIXED_NOW - timedelta(seconds=100)
-    task = Task(pulp_href="/pulp/api/v3/tasks/1/", state="running", started_at=started)
-    snapshot = TaskSnapshot("test_1_idle_connection", task.pulp_href, task=task)
     # The server's clock is 7 s ahead of ours: the task has really run 107 s.
-    row = build_row(
-        snapshot,
-        planned=3000,
-        cutoff=2400,
-        wall_now=FIXED_NOW,
-        monotonic_now=50.0,
-        skew_seconds=7.0,
+    row = row_of(
+        "test_1_idle_connection", "running", after=100, monotonic_now=50.0, skew_seconds=7.0
     )
     assert row.elapsed(50.0) == 107
     assert row.elapsed(53.0) == 110  # three seconds later, without another poll
@@ -82,45 +112,67 @@ def test_row_of_a_running_task_ticks_from_started_at_with_skew_correction():
 
 
 def test_row_of_a_dead_connection_says_when_and_how_far_from_the_cutoff():
-    result = dead_result(
-        "test_1_idle_connection", 2402.5, "terminating connection due to idle-session timeout"
-    )
-    task = Task(
-        pulp_href="/t/1/",
-        state="completed",
-        started_at=FIXED_NOW,
-        finished_at=FIXED_NOW + timedelta(seconds=2403),
-        result=result,
-    )
-    snapshot = TaskSnapshot("test_1_idle_connection", task.pulp_href, task=task)
-    row = build_row(
-        snapshot,
-        planned=3000,
-        cutoff=2400,
-        wall_now=FIXED_NOW,
-        monotonic_now=0.0,
-        skew_seconds=None,
-    )
+    name = "test_1_idle_connection"
+    message = "terminating connection due to idle-session timeout"
+    row = row_of(name, "completed", after=2403, **finished_dead(name, 2402.5, message=message))
     assert row.connection_text(0.0).plain == "dead 40:02 +2.5s"
     assert "idle-session timeout (57P05)" in row.reason_line()
     assert "after the expected cutoff 40:00" in row.reason_line()
 
 
-def test_death_reported_while_running_is_timed_from_the_progress_report():
-    task = Task(pulp_href="/t/1/", state="running", started_at=FIXED_NOW)
-    snapshot = TaskSnapshot("test_6_listen_notify", task.pulp_href, task=task, connection_died=True)
-    detail = (
-        "Connection closed after 2401.250 s (2401.200 s after the probe's last "
-        "message), detected by passive-watch: 57P05 terminating connection"
-    )
-    row = build_row(
-        snapshot,
-        planned=3000,
-        cutoff=2400,
-        wall_now=FIXED_NOW,
-        monotonic_now=0.0,
-        skew_seconds=None,
-        death_detail=detail,
-    )
-    assert row.died_at == 2401.25
+def test_death_reported_while_running_is_timed_from_the_progress_reports_done():
+    # The plugin's rds.disconnect report: `done` = milliseconds from the probe's start.
+    # Its message is not read for the time (here it even says something else).
+    report = {"code": "rds.disconnect", "message": "Connection closed after 9 s: 57P05 ...",
+              "done": 2401250, "total": 3000000, "state": "failed"}  # fmt: skip
+    row = row_of("test_6_listen_notify", "running", after=2500, progress_reports=[report])
+    assert row.died and row.died_at == 2401.25
     assert row.connection_text(0.0).plain == "dead 40:01 +1.2s"
+
+
+def test_an_older_plugins_death_is_timed_by_the_first_poll_that_saw_it():
+    report = {"code": "rds.disconnect", "message": "Connection closed", "done": 1, "total": 1}
+    first = row_of("test_1_idle_connection", "running", after=2410, progress_reports=[report])
+    assert first.died and first.died_at == 2410
+    later = row_of(
+        "test_1_idle_connection",
+        "running",
+        after=2470,
+        monotonic_now=60.0,
+        previous=first,
+        progress_reports=[report],
+    )
+    assert later.died_at == 2410
+
+
+def test_a_transaction_test_is_measured_against_the_in_transaction_cutoff():
+    lab = RunTiming(
+        time_unit_seconds=1,
+        planned_seconds=200,
+        idle_cutoff_seconds=40,
+        in_transaction_cutoff_seconds=30,
+    )
+    rows = {
+        name: row_of(
+            name,
+            "completed",
+            after=31,
+            timing=lab,
+            **finished_dead(name, 30.0, message="terminating", sqlstate="25P03", planned=200),
+        )
+        for name in ("test_1_idle_connection", "test_3_long_transaction")
+    }
+    assert rows["test_3_long_transaction"].cutoff == 30
+    assert rows["test_3_long_transaction"].connection_text(0.0).plain == "dead 00:30 +0.0s"
+    assert rows["test_1_idle_connection"].connection_text(0.0).plain == "dead 00:30 -10s"
+
+
+def test_the_longest_verdict_fits_its_column():
+    for planned in (45.0, 200.0, 3000.0, 18000.0):
+        width = TaskRow("k", "test_1_idle_connection", "running", planned, 40.0).verdict_width()
+        for died_at in (0.0, 9.96, 30.0, 40.0, planned / 2, planned):
+            row = TaskRow(
+                "k", "test_1_idle_connection", "completed", planned, 40.0,
+                final_elapsed=planned, died=True, died_at=died_at,
+            )  # fmt: skip
+            assert len(row.connection_text(0.0).plain) <= width, (planned, died_at)

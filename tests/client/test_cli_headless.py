@@ -4,6 +4,7 @@ credentials from flags and environment, and a server that goes away and comes ba
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from rds_tui import cli
+from rds_tui.main import main as program_main
 from rds_tui.runs import RunStore
 
 from .clihelpers import GUIDE_LIST, assert_outage_survived, login_options, run_cli
@@ -148,6 +150,14 @@ def test_several_tests_from_environment_variables(capsys, pulp, monkeypatch):
     polls = pulp.task_polls()
     assert len(polls) == out.count("--- Status Check") >= 2
     assert all(sorted(q["pulp_id__in"].split(",")) == sorted(pulp.tasks) for _, _, q in polls)
+    # The dispatch and every status check carried the environment's credentials.
+    from_environment = "Basic " + base64.b64encode(b"admin:password").decode()
+    sent = [
+        headers.get("Authorization")
+        for (method, path, _), headers in zip(pulp.requests, pulp.headers_seen, strict=True)
+        if method == "POST" or path.endswith("/tasks/")
+    ]
+    assert len(sent) == len(polls) + 1 and set(sent) == {from_environment}
 
 
 def test_all_dispatches_the_seven(capsys, pulp):
@@ -531,7 +541,7 @@ def test_no_command_opens_the_dashboard(monkeypatch, argv, screen, shown, not_sh
         "run",
         lambda app: real_run(app, headless=True, size=(100, 30), auto_pilot=look),
     )
-    assert cli.main(argv) == cli.EXIT_OK
+    assert program_main(argv) == cli.EXIT_OK  # rds_tui.main: the program's entry
     assert seen["screen"] == screen
     assert shown in seen["text"] and not_shown not in seen["text"]
 

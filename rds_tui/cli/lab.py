@@ -70,6 +70,10 @@ def _add_start_options(parser: argparse.ArgumentParser) -> None:
         "idle sessions; pgpool: pgpool-II's client_idle_limit = --idle-timeout cuts idle "
         "clients itself, even in a transaction, like RDS Proxy on a pinned session)",
     )  # fmt: skip
+    parser.add_argument(
+        "--domains", action="store_true", default=argparse.SUPPRESS,
+        help="turn Pulp domains on (DOMAIN_ENABLED, the default domain), as pulp-service runs",
+    )  # fmt: skip
     for component in ("api", "postgres", "pgbouncer"):
         parser.add_argument(
             f"--{component}-port", type=int, default=argparse.SUPPRESS, metavar="PORT",
@@ -123,6 +127,7 @@ def _options(args: argparse.Namespace):
                 "idle_in_transaction_timeout",
                 "pool_mode",
                 "proxy",
+                "domains",
                 "api_port",
                 "postgres_port",
                 "pgbouncer_port",
@@ -188,6 +193,7 @@ def _describe(state: LabStatus, profile: str | None) -> str:
         proxy,
         f"  PostgreSQL   {pg.host}:{pg.port} (pulpcore connects here directly)",
         cutoffs,
+        *(["  Domains      on: task hrefs under /pulp/default/api/v3/"] if state.domains else []),
         f"  Logs         {Path(state.dir) / 'logs'}",
         f"  Passwords    rds-tui lab status --json --dir {state.dir}",
     ]

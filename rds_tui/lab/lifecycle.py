@@ -116,6 +116,7 @@ def _new_state(directory: Path, server_dir: Path, options: LabOptions) -> LabSta
         ),
         pool_mode=options.pool_mode,
         proxy=options.proxy,
+        domains=options.domains,
         postgres=PostgresState(
             port=options.postgres_port or next(free),
             superuser_password=new_password(),

@@ -23,6 +23,9 @@ class LabOptions:
     idle_in_transaction_timeout: int = 30
     pool_mode: str = "session"
     proxy: str = "pgbouncer"
+    # Pulp domains on (DOMAIN_ENABLED), with the default domain: task hrefs are
+    # /pulp/default/api/v3/tasks/<id>/ as in pulp-service.
+    domains: bool = False
     # Extra Pulp settings written into the settings file (name -> Python value).
     extra_settings: Mapping[str, Any] = field(default_factory=dict)
     # None: a free port is picked.

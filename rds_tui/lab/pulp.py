@@ -166,6 +166,7 @@ class Pulp:
             "RDS_CONNECTION_TESTS_EXPECTED_IN_TRANSACTION_CUTOFF_SECONDS": (
                 state.idle_in_transaction_timeout
             ),
+            "DOMAIN_ENABLED": state.domains,
             "RDS_CONNECTION_TESTS_DATABASE": {
                 "HOST": proxy_host,
                 "PORT": proxy_port,

@@ -99,6 +99,8 @@ class LabState(_Record):
     pool_mode: str
     # The proxy in front of the probes: "pgbouncer" or "pgpool" (its section below).
     proxy: Literal["pgbouncer", "pgpool"] = "pgbouncer"
+    # Pulp domains enabled (API paths and task hrefs under /pulp/default/api/v3/).
+    domains: bool = False
     postgres: PostgresState
     pgbouncer: PgBouncerState | None = None
     pgpool: PgpoolState | None = None

@@ -37,7 +37,7 @@ class Pulp:
 
     def __init__(self, lab: dict[str, Any]):
         self.lab = lab
-        domains = lab.get("options", {}).get("extra_settings", {}).get("DOMAIN_ENABLED")
+        domains = lab.get("domains") or lab["options"]["extra_settings"].get("DOMAIN_ENABLED")
         self.tasks_url = "/pulp/default/api/v3/tasks/" if domains else TASKS
         self.http = httpx.Client(
             base_url=lab["api_root"], auth=(lab["username"], lab["password"]), timeout=30

@@ -172,7 +172,7 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
 
     @work(exclusive=True, group="monitor", exit_on_error=False)
     async def _watch(self) -> None:
-        from rds_tui.api import ApiError
+        from rds_tui.api_errors import ApiError
         from rds_tui.monitor import RunMonitor
 
         self.header.watching = True
@@ -189,10 +189,10 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
                 await monitor.run(self._on_event)
         except ApiError as exc:
             # Not transient (e.g. 401): polling stops; the message says what to fix.
-            self.header.poll_error = f"{exc} Polling stopped; press p to retry."
+            self.header.poll_error = f"{describe_error(exc)} Polling stopped; press p to retry."
             self.header.retry_in = None
             self._tick()
-            self.app.alert(str(exc), title="Monitoring stopped", severity="error")
+            self.app.alert(describe_error(exc), title="Monitoring stopped", severity="error")
 
     async def _on_event(self, event: MonitorEvent) -> None:
         from rds_tui import monitor as m
@@ -320,7 +320,7 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
 
     @work(group="cancel", exit_on_error=False)
     async def _cancel(self, hrefs: list[str]) -> None:
-        from rds_tui.api import ApiError, Conflict
+        from rds_tui.api_errors import ApiError, Conflict
 
         problems = []
         async with self.app.client_factory(self.profile) as client:
@@ -330,7 +330,7 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
                 except Conflict:
                     continue  # it ended meanwhile: nothing to cancel
                 except ApiError as exc:
-                    problems.append(str(exc))
+                    problems.append(describe_error(exc))
         if problems:
             self.notify("\n".join(problems), title="Cancel failed", severity="error", timeout=20)
         else:

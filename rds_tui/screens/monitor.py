@@ -16,12 +16,13 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from rds_tui.models import Task
+from rds_tui.credentials import SOURCE_NONE
 from rds_tui.outcome import RunTiming
-from rds_tui.profiles import Profile, ProfileError
+from rds_tui.profiles import Profile
 from rds_tui.runs import Run
 from rds_tui.screens.confirm import ConfirmScreen
 from rds_tui.screens.errors import ShowsWorkerErrors, describe_error
+from rds_tui.service.runs import RunNotSaved, stored_snapshots
 from rds_tui.widgets.run_header import RunHeader
 from rds_tui.widgets.task_table import TaskRow, TaskTable, build_row, short_label
 
@@ -29,37 +30,24 @@ if TYPE_CHECKING:
     from rds_tui.app import RdsTuiApp
     from rds_tui.monitor import MonitorEvent, RunMonitor, TaskSnapshot
 
-def profile_for_run(app: RdsTuiApp, run: Run) -> tuple[Profile, str | None]:
-    """The run's profile; without one (deleted, or a headless run), an anonymous
-    profile for its server, with a warning to show."""
-    if run.profile:
-        try:
-            return app.profiles.get(run.profile), None
-        except ProfileError as exc:
-            warning = f"{exc}. Watching without credentials."
-    else:
-        warning = "This run has no profile; watching without credentials."
-    profile = Profile(
-        name=run.profile or "unsaved",
-        api_root=run.api_root,
-        api_prefix=run.api_prefix,
-        domain=getattr(run, "domain", "default"),
-    )
-    return profile, warning
 
+def connection_for_run(app: RdsTuiApp, run: Run) -> tuple[Profile, str, list[str]]:
+    """How to reach the run's server (rds_tui.credentials: the run's profile, else a saved
+    profile for the same server, else PULP_*): a profile to build clients from, where
+    its credentials came from, and warnings to show."""
+    from rds_tui.credentials import CredentialError, ResolvedConnection, Server, resolve
 
-def snapshots_from_history(run: Run) -> list[TaskSnapshot]:
-    """Snapshots for a run as stored (final tasks filled in from the history)."""
-    from rds_tui.monitor import snapshots_for
-
-    snapshots = snapshots_for(run.tasks)
-    for snapshot in snapshots:
-        stored = run.final.get(snapshot.task_href)
-        if stored is not None:
-            snapshot.task = Task.model_validate(stored)
-            result = snapshot.task.probe_result()
-            snapshot.connection_died = bool(result is not None and result.died)
-    return snapshots
+    try:
+        resolved = resolve(run=run, profiles=app.profiles)
+    except CredentialError as exc:
+        server = Server.of(run)
+        resolved = ResolvedConnection(
+            server.api_root,
+            server.api_prefix,
+            server.domain,
+            notes=[f"{exc}; watching without credentials"],
+        )
+    return resolved.as_profile(), resolved.source, resolved.notes
 
 
 class MonitorScreen(ShowsWorkerErrors, Screen):
@@ -81,7 +69,9 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         super().__init__()
         self.run_record = run
         self.profile = profile
-        self.profile_warning: str | None = None
+        # Where the credentials come from (rds_tui.credentials), and what to warn about.
+        self.credential_source = f"profile {profile.name}" if profile is not None else None
+        self.credential_notes: list[str] = []
         self.snapshots: list[TaskSnapshot] = []
         self.death_details: dict[str, str] = {}
         # What the current poll brought, alerted together once it is processed.
@@ -91,7 +81,9 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
 
     def compose(self) -> ComposeResult:
         if self.profile is None:
-            self.profile, self.profile_warning = profile_for_run(self.app, self.run_record)
+            self.profile, self.credential_source, self.credential_notes = connection_for_run(
+                self.app, self.run_record
+            )
         # Set before the Header mounts (a change while it unmounts would crash it).
         self.sub_title = f"{self.profile.name} ({self.run_record.api_root})"
         yield Header()
@@ -113,16 +105,25 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         self.header.interval = self.interval
         self.header.planned = self.timing.planned_seconds
         self.header.cutoff = self.timing.idle_cutoff_seconds
-        self.snapshots = snapshots_from_history(self.run_record)
+        self.snapshots = stored_snapshots(self.run_record)
         self._refresh_rows()
-        if self.profile_warning:
-            self.notify(self.profile_warning, severity="warning", timeout=10)
+        self._announce_credentials()
         if self.run_record.finished:
             self.header.finished = True
         else:
             self._watch()
         self._tick()
         self.set_interval(1.0, self._tick)
+
+    def _announce_credentials(self) -> None:
+        """Say where the credentials come from, unless they are the run's own profile's
+        (the header names it)."""
+        for note in self.credential_notes:
+            self.notify(note, severity="warning", timeout=10)
+        source = self.credential_source
+        if source != f"profile {self.run_record.profile}":
+            severity = "warning" if source == SOURCE_NONE else "information"
+            self.notify(f"Credentials: {source}", severity=severity, timeout=10)
 
     # Timers and rows -----------------------------------------------------------------
 
@@ -173,20 +174,16 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
     @work(exclusive=True, group="monitor", exit_on_error=False)
     async def _watch(self) -> None:
         from rds_tui.api_errors import ApiError
-        from rds_tui.monitor import RunMonitor
 
         self.header.watching = True
+        service = self.app.service
         try:
             async with self.app.client_factory(self.profile) as client:
-                # Tasks already final in the history are not polled again.
-                pending = self.run_record.model_copy(
-                    update={"tasks": self.run_record.pending_tasks()}
-                )
-                monitor = RunMonitor(client, pending, interval=self.interval)
-                live = {snapshot.task_href: snapshot for snapshot in monitor.snapshots}
-                self.snapshots = [live.get(s.task_href, s) for s in self.snapshots]
+                # Re-attach: tasks already final in the history are not polled again.
+                monitor = service.monitor(client, self.run_record, self.interval)
+                self.snapshots = monitor.snapshots
                 self.monitor = monitor
-                await monitor.run(self._on_event)
+                await service.watch(monitor, self.run_record, self._on_event)
         except ApiError as exc:
             # Not transient (e.g. 401): polling stops; the message says what to fix.
             self.header.poll_error = f"{describe_error(exc)} Polling stopped; press p to retry."
@@ -216,8 +213,11 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
             if href not in self.death_details:
                 self._deaths.append(f"{short_label(event.snapshot.test_name)}: {event.detail}")
             self.death_details[href] = event.detail
+        elif isinstance(event, RunNotSaved):
+            self.notify(
+                f"Could not save the run history: {event.error}", severity="error", timeout=20
+            )
         elif isinstance(event, m.TaskFinished):
-            self._record(event.snapshot)
             if event.snapshot.task_href not in self.death_details or not (event.snapshot.succeeded):
                 # A probe that stops on its disconnect ends right after: one alert is enough.
                 label = short_label(event.snapshot.test_name)
@@ -241,17 +241,6 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
                 title = one if len(lines) == 1 else f"{len(lines)} {several}"
                 self.app.alert("\n".join(lines), title=title, severity=severity)
                 lines.clear()
-
-    def _record(self, snapshot: TaskSnapshot) -> None:
-        if self.run_record.record_task(snapshot.as_dict()):
-            try:
-                self.app.runs.save(self.run_record)
-            except OSError as exc:
-                self.notify(
-                    f"Could not save the run history: {describe_error(exc)}",
-                    severity="error",
-                    timeout=20,
-                )
 
     def action_poll_now(self) -> None:
         if not self.run_record.finished:
@@ -320,21 +309,18 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
 
     @work(group="cancel", exit_on_error=False)
     async def _cancel(self, hrefs: list[str]) -> None:
-        from rds_tui.api_errors import ApiError, Conflict
+        from rds_tui.api_errors import ApiError
 
-        problems = []
-        async with self.app.client_factory(self.profile) as client:
-            for href in hrefs:
-                try:
-                    await client.cancel(href)
-                except Conflict:
-                    continue  # it ended meanwhile: nothing to cancel
-                except ApiError as exc:
-                    problems.append(describe_error(exc))
-        if problems:
-            self.notify("\n".join(problems), title="Cancel failed", severity="error", timeout=20)
+        tasks = [task for task in self.run_record.tasks if task.task_href in hrefs]
+        requested = 0
+        try:
+            async with self.app.client_factory(self.profile) as client:
+                async for outcome in self.app.service.cancel(client, self.run_record, tasks):
+                    requested += outcome.canceled  # else it ended meanwhile: nothing to do
+        except ApiError as exc:
+            self.notify(describe_error(exc), title="Cancel failed", severity="error", timeout=20)
         else:
-            self.notify(f"Asked the server to cancel {len(hrefs)} task(s).")
+            self.notify(f"Asked the server to cancel {requested} task(s).")
         self.action_poll_now()
 
     def task_dicts(self) -> list[dict[str, Any]]:

@@ -528,6 +528,67 @@ async def test_wrong_password_mid_run_stops_polling_with_the_reason(
         await wait_for(pilot, lambda: header.poll_error is None, what="polling again")
 
 
+def headless_run(run_store, mock_pulp, api_root: str = "https://pulp.example.com"):
+    """A run recorded without a profile (as the CLI did before it recorded one)."""
+    from rds_tui.runs import Run, RunTask
+
+    task_id = mock_pulp.add_task("test_6_listen_notify", "running")
+    task = mock_pulp.tasks[task_id]
+    return run_store.create(
+        Run(
+            api_root=api_root,
+            tests=["test_6_listen_notify"],
+            options={
+                "duration_minutes": 200,
+                "time_unit_seconds": 1,
+                "expected_cutoff_seconds": 40,
+            },
+            tasks=[
+                RunTask(
+                    test_name="test_6_listen_notify", task_id=task_id, task_href=task["pulp_href"]
+                )
+            ],
+        )
+    )
+
+
+async def test_a_run_without_profile_is_watched_with_the_saved_profile_of_its_server(
+    make_app, mock_pulp, prod_profile, run_store
+):
+    run = headless_run(run_store, mock_pulp)
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("h", "enter")
+        screen = app.screen
+        assert isinstance(screen, MonitorScreen) and screen.run_record.id == run.id
+        header = screen.query_one(RunHeader)
+        assert "prod · run" in shown_text(header)
+        assert "× 03:20 · cutoff 00:40" in shown_text(header)  # the server's minutes
+        assert "Credentials: saved profile prod (same server)" in notifications(app)
+        rows = screen.query_one(TaskTable).rows_by_key
+        await wait_for(pilot, lambda: [r.state for r in rows.values()] == ["running"])
+        assert header.poll_error is None
+
+
+async def test_credentials_are_not_sent_to_another_server(
+    make_app, mock_pulp, prod_profile, run_store, monkeypatch
+):
+    # PULP_* name another server; prod's credentials are for pulp.example.com only.
+    monkeypatch.setenv("PULP_API_ROOT", "https://elsewhere.example.com")
+    monkeypatch.setenv("PULP_USER", "admin")
+    monkeypatch.setenv("PULP_PASSWORD", mock_pulp.password)
+    headless_run(run_store, mock_pulp, api_root="https://other.example.com")
+    app = make_app(default_poll_interval=FAST_POLL)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("h", "enter")
+        screen = app.screen
+        assert screen.profile.username is None and screen.profile.password is None
+        assert "Credentials: no credentials" in notifications(app)
+        header = screen.query_one(RunHeader)
+        await wait_for(pilot, lambda: header.poll_error, what="the server's refusal")
+        assert "Authentication" in header.poll_error or "401" in header.poll_error
+
+
 async def test_profile_option_opens_the_picker(make_app, prod_profile):
     app = make_app(profile_name="prod")
     async with app.run_test(size=SIZE) as pilot:

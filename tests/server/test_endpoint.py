@@ -9,7 +9,7 @@ import httpx
 import pulp_rds_tests
 import pytest
 
-from .labpulp import ALL_TESTS, ENDPOINT
+from .labpulp import ALL_TESTS, ENDPOINT, PRODUCTION_SCALE_LAB
 
 pytestmark = pytest.mark.lab
 
@@ -43,6 +43,7 @@ def test_catalog_is_open_to_anonymous_callers_and_describes_every_test(lab):
     assert body["expected_cutoff_seconds"] == lab["idle_timeout"]
     assert isinstance(body["expected_in_transaction_cutoff_seconds"], int | float)
     assert body["time_unit_seconds"] == 1
+    assert body["min_interval_seconds"] == 0.1
     assert body["enabled"] is True
     assert body["max_active"] == 7
     assert body["plugin_version"] == pulp_rds_tests.__version__
@@ -286,6 +287,17 @@ def test_the_json_content_type_may_name_its_charset(pulp):
         "application/json; charset=utf-8",
     )
     assert response.status_code == 202, response.text
+
+
+def test_intervals_are_at_least_a_second_on_a_60_s_unit_server(pulp_factory):
+    # At most about one statement a second per probe in production (issue 13).
+    pulp = pulp_factory(**PRODUCTION_SCALE_LAB)
+    assert pulp.http.get(ENDPOINT).json()["min_interval_seconds"] == 1
+    for field in ("heartbeat_interval_seconds", "notify_interval_seconds"):
+        response = pulp.http.post(ENDPOINT, json={"tests": ["test_2_active_heartbeat"], field: 0.5})
+        assert response.status_code == 400
+        assert "from 1 to 18000 (on this server), got 0.5" in response.json()["error"]
+    assert pulp.active_rds_tasks() == []
 
 
 def test_over_max_active_nothing_is_dispatched(pulp):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import socket
 import time
 
@@ -15,7 +16,15 @@ from pulp_rds_tests.probes import (
     merge_database_settings,
     run_probe,
 )
-from pulp_rds_tests.probes.timeline import Timeline
+from pulp_rds_tests.probes.progress import NullProgress, ProgressThrottle
+from pulp_rds_tests.probes.stats import LATENCY_SAMPLE, MAX_PIDS_LISTED, BackendPids, LatencyStats
+from pulp_rds_tests.probes.timeline import (
+    HEAD,
+    MAX_DETAIL_BYTES,
+    MAX_TIMELINE_BYTES,
+    TAIL,
+    Timeline,
+)
 
 DEFAULT = {
     "ENGINE": "django.db.backends.postgresql",
@@ -140,3 +149,79 @@ def test_a_password_echoed_by_an_error_is_masked():
     result = run_probe(options, target)
     assert result["error"]["message"] == "cannot connect with password=***"
     assert "hunter2" not in json.dumps(result)
+
+
+def test_event_texts_are_bounded_so_the_whole_timeline_is():
+    # Any role may NOTIFY a probe's channel with an 8000-byte payload, as often as it likes.
+    timeline = Timeline(time.monotonic())
+    payload = "\u00e9\x1b[31m" * 2000  # escapes make JSON longer than the text
+    for _ in range(5000):
+        timeline.add("notification", f"channel c payload {payload!r}", latency_ms=None)
+    events = timeline.as_list()
+    assert len(events) == HEAD + TAIL + 1
+    assert len(json.dumps(events)) <= MAX_TIMELINE_BYTES
+    detail = events[0]["detail"]
+    assert len(json.dumps(detail)) <= MAX_DETAIL_BYTES
+    assert detail.startswith("channel c payload '") and detail.endswith(" characters)")
+
+
+def test_latency_statistics_are_running_aggregates():
+    stats = LatencyStats()
+    assert stats.summary() is None
+    for value in range(1, 102):  # exact while the sample holds them all
+        stats.add(float(value))
+    assert stats.summary() == {"median": 51.0, "max": 101.0, "mean": 51.0, "count": 101}
+    for _ in range(100_000):
+        stats.add(5.0)
+    summary = stats.summary()
+    assert summary["count"] == 100_101 and summary["max"] == 101.0 and summary["median"] == 5.0
+    assert len(stats._sample) == LATENCY_SAMPLE  # bounded, however long the run
+
+
+def test_backend_pids_are_listed_in_order_and_bounded():
+    pids = BackendPids()
+    assert pids.first is None and pids.pinned is None
+    pids.add(7)
+    assert pids.pinned is None  # one observation proves nothing
+    pids.add(7)
+    assert pids.pinned is True
+    for pid in range(1000, 3000):  # a proxy that multiplexes: a new backend each beat
+        pids.add(pid)
+    assert pids.first == 7 and pids.pinned is False
+    assert pids.distinct[:3] == [7, 1000, 1001] and len(pids.distinct) == MAX_PIDS_LISTED
+
+
+class CountingSink(NullProgress):
+    def __init__(self):
+        self.flushes: list[float] = []
+        self.values: dict[str, int] = {}
+
+    def counter(self, code, message, value):
+        self.values[code] = value
+
+    def flush(self):
+        self.flushes.append(time.monotonic())
+
+
+def test_progress_is_saved_at_most_once_per_interval_and_at_once_when_it_matters():
+    sink = CountingSink()
+    throttle = ProgressThrottle(sink, interval=0.2)
+    assert throttle.due() == math.inf  # nothing to save
+    started = time.monotonic()
+    beats = 0
+    while time.monotonic() - started < 1.0:  # a heartbeat every 10 ms
+        beats += 1
+        throttle.counter("rds.heartbeats", "Heartbeats answered", beats)
+        throttle.save()
+        time.sleep(0.01)
+    assert 2 <= len(sink.flushes) <= 6, sink.flushes  # 1 s / 0.2 s, and the first at once
+    gaps = [b - a for a, b in zip(sink.flushes, sink.flushes[1:])]
+    assert min(gaps) >= 0.2
+    # A change waits for its turn, but says when that is; the disconnect never waits.
+    throttle.counter("rds.heartbeats", "Heartbeats answered", beats + 1)
+    assert throttle.due() <= sink.flushes[-1] + 0.2
+    saved = len(sink.flushes)
+    throttle.disconnected("closed", 1000, 8000)
+    assert len(sink.flushes) == saved + 1
+    assert sink.values["rds.heartbeats"] == beats + 1
+    assert throttle.due() == math.inf

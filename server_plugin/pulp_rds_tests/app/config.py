@@ -2,6 +2,12 @@
 
 from django.conf import settings
 
+# Intervals are never shorter than this, whatever the time unit...
+ABSOLUTE_MIN_INTERVAL_SECONDS = 0.1
+# ...nor than this share of a time unit: one second on a 60 s-unit server, so a probe
+# sends at most about one statement a second (test 4's round of work is one statement).
+MIN_INTERVAL_PER_TIME_UNIT = 1 / 60
+
 
 def tests_enabled() -> bool:
     # DEBUG also enables, as the original endpoint did.
@@ -10,6 +16,11 @@ def tests_enabled() -> bool:
 
 def time_unit_seconds() -> float:
     return settings.RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS
+
+
+def min_interval_seconds() -> float:
+    """The shortest heartbeat or notify interval this server accepts."""
+    return max(ABSOLUTE_MIN_INTERVAL_SECONDS, time_unit_seconds() * MIN_INTERVAL_PER_TIME_UNIT)
 
 
 def expected_cutoff_seconds() -> float:

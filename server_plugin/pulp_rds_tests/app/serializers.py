@@ -11,13 +11,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from pulp_rds_tests.app import config
 from pulp_rds_tests.app.parsers import shown
 from pulp_rds_tests.probes import TEST_NAMES
 
 DEFAULT_DURATION_MINUTES = 50
 MIN_DURATION_MINUTES = 1
 MAX_DURATION_MINUTES = 300
-MIN_INTERVAL_SECONDS = 0.1
 MAX_INTERVAL_SECONDS = MAX_DURATION_MINUTES * 60
 
 
@@ -71,18 +71,25 @@ class DurationField(serializers.Field):
 
 
 @extend_schema_field(
-    {"type": "number", "minimum": MIN_INTERVAL_SECONDS, "maximum": MAX_INTERVAL_SECONDS}
+    {
+        "type": "number",
+        "minimum": config.ABSOLUTE_MIN_INTERVAL_SECONDS,
+        "maximum": MAX_INTERVAL_SECONDS,
+        "description": "At least max(0.1, time_unit_seconds / 60): the catalog's "
+        "min_interval_seconds.",
+    }
 )
 class IntervalField(serializers.Field):
     def to_internal_value(self, data):
+        floor = config.min_interval_seconds()
         if (
             isinstance(data, bool)
             or not isinstance(data, int | float)
-            or not MIN_INTERVAL_SECONDS <= data <= MAX_INTERVAL_SECONDS
+            or not floor <= data <= MAX_INTERVAL_SECONDS
         ):
             raise serializers.ValidationError(
-                f"must be a number of seconds from {MIN_INTERVAL_SECONDS:g} to "
-                f"{MAX_INTERVAL_SECONDS}, got {shown(data)}."
+                f"must be a number of seconds from {floor:g} to {MAX_INTERVAL_SECONDS}"
+                f" (on this server), got {shown(data)}."
             )
         return float(data)
 
@@ -207,6 +214,9 @@ class CatalogResponseSerializer(serializers.Serializer):
         help_text="The cutoff expected for a connection idle inside a transaction (tests 3, 4)."
     )
     time_unit_seconds = serializers.FloatField()
+    min_interval_seconds = serializers.FloatField(
+        help_text="The shortest heartbeat_interval_seconds or notify_interval_seconds accepted."
+    )
     enabled = serializers.BooleanField()
     max_active = serializers.IntegerField()
     plugin_version = serializers.CharField()

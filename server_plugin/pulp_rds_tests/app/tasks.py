@@ -24,12 +24,19 @@ _logger = logging.getLogger(__name__)
 
 
 class TaskProgress:
-    """The probe's ProgressSink: Pulp progress reports of the current task, saved per change."""
+    """The probe's ProgressSink: Pulp progress reports of the current task.
+
+    Changes are kept until flush(), which the probe calls at most once a second: it
+    creates the reports that are new and updates the changed ones in one statement.
+    """
+
+    FIELDS = ("message", "state", "done", "total")
 
     def __init__(self, task: Task, time_unit_seconds: float):
         self._task = task
         self._unit = time_unit_seconds
         self._reports: dict[str, ProgressReport] = {}
+        self._changed: set[str] = set()
 
     def _report(self, code: str, message: str, **fields) -> None:
         report = self._reports.get(code)
@@ -40,18 +47,24 @@ class TaskProgress:
             for name, value in fields.items():
                 setattr(report, name, value)
             report.message = message
-        self._save(report)
+        self._changed.add(code)
 
-    @staticmethod
-    def _save(report: ProgressReport) -> None:
+    def flush(self) -> None:
+        changed = [self._reports[code] for code in sorted(self._changed)]
+        self._changed.clear()
         # Progress is best effort: a hiccup of Pulp's own connection must not end the
         # measurement. Closing it lets Django reconnect for the next save.
         try:
-            report.save()
+            existing = []
+            for report in changed:
+                if report._state.adding:
+                    report.save()
+                else:
+                    existing.append(report)
+            if existing:
+                ProgressReport.objects.bulk_update(existing, self.FIELDS)
         except DatabaseError:
-            _logger.warning(
-                "Could not save progress report %s; the probe goes on.", report.code, exc_info=True
-            )
+            _logger.warning("Could not save progress reports; the probe goes on.", exc_info=True)
             connection.close()
 
     def elapsed(self, done: int, total: int) -> None:
@@ -68,10 +81,11 @@ class TaskProgress:
 
     def finish(self) -> None:
         """Counters and elapsed time end with the task (a disconnect report stays failed)."""
-        for report in self._reports.values():
+        for code, report in self._reports.items():
             if report.state == "running":
                 report.state = "completed"
-                self._save(report)
+                self._changed.add(code)
+        self.flush()
 
 
 def _worker_lifeline() -> Lifeline | None:

@@ -68,6 +68,7 @@ def _catalog() -> dict:
         ],
         **_cutoffs(),
         "time_unit_seconds": config.time_unit_seconds(),
+        "min_interval_seconds": config.min_interval_seconds(),
         "enabled": config.tests_enabled(),
         "max_active": config.max_active(),
         "plugin_version": __version__,

@@ -1,7 +1,8 @@
 """The seven connection probes: psycopg and Django connections, nothing of HTTP."""
 
 from .catalog import CATALOG, TEST_NAMES, TestSpec, get_spec
-from .runner import ProbeAbandoned, ProbeOptions, ProgressSink, run_probe
+from .progress import ProgressSink
+from .runner import ProbeAbandoned, ProbeOptions, run_probe
 from .target import (
     ProbeConfigError,
     ProbeTarget,

@@ -6,16 +6,16 @@ check and the result dict; the patterns (patterns.py) only say what to send and 
 
 import math
 import select
-import statistics
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 import psycopg
 
 from .catalog import get_spec
+from .progress import NullProgress, ProgressSink, ProgressThrottle
 from .sender import NotifySender
+from .stats import BackendPids, LatencyStats
 from .target import ProbeTarget
 from .timeline import Timeline
 from .watch import (
@@ -82,28 +82,6 @@ class ProbeOptions:
         return "rds_probe_" + self.task_id.replace("-", "")
 
 
-class ProgressSink(Protocol):
-    """Where a probe reports progress (the task saves these as Pulp progress reports)."""
-
-    def elapsed(self, done: int, total: int) -> None: ...
-
-    def counter(self, code: str, message: str, value: int) -> None: ...
-
-    def disconnected(self, message: str, after_ms: int, planned_ms: int) -> None:
-        """The connection died `after_ms` milliseconds after the probe's start."""
-
-
-class NullProgress:
-    def elapsed(self, done: int, total: int) -> None:
-        pass
-
-    def counter(self, code: str, message: str, value: int) -> None:
-        pass
-
-    def disconnected(self, message: str, after_ms: int, planned_ms: int) -> None:
-        pass
-
-
 class ProbeAbandoned(Exception):
     """The probe's owner died: the probe closed its connection and stopped early."""
 
@@ -127,7 +105,7 @@ class ProbeSession:
         self.conn = conn
         self.watch = watch
         self.timeline = timeline
-        self.answer_timeout = answer_timeout
+        self.watchdog = AnswerWatchdog(conn, answer_timeout)
         # When the probe last sent something that the server answered: the server's idle
         # timers start a round trip later, so the idle time measured from here errs long.
         self.last_message_at = time.monotonic()
@@ -140,7 +118,7 @@ class ProbeSession:
         The timeline shows `label` (default: the statement) and the first row.
         """
         sent_at = time.monotonic()
-        watchdog = AnswerWatchdog(self.conn, self.answer_timeout)
+        watchdog = self.watchdog
         try:
             with watchdog:
                 cursor = self.conn.execute(statement, params)
@@ -163,6 +141,9 @@ class ProbeSession:
         message = watchdog.message if watchdog.fired else None
         return self.watch.disconnect(detected_by, exc, client_message=message)
 
+    def close(self) -> None:
+        self.watchdog.close()
+
 
 class ProbeRun:
     """One probe from connect to result. Not reusable."""
@@ -179,15 +160,15 @@ class ProbeRun:
         self.options = options
         self.spec = get_spec(options.test_name)
         self.target = target
-        self.progress = progress or NullProgress()
+        self.progress = ProgressThrottle(progress or NullProgress())
         self.lifeline = lifeline
         self.pattern = PATTERNS[options.test_name](self)
         self._secrets = target.secrets()
         # Observations.
-        self.backend_pids: list[int] = []
+        self.backend_pids = BackendPids()
         self.heartbeats_ok: int | None = None
         self.notifications_received: int | None = None
-        self.latencies_ms: list[float] = []
+        self.latencies_ms = LatencyStats()
         self.sender: NotifySender | None = None
         self.server_settings: dict | None = None
         self.server_application_name: str | None = None
@@ -198,8 +179,6 @@ class ProbeRun:
         self.final_check: dict | None = None
         self.error: dict | None = None
         self.connected = False
-        self._published: dict[str, int] = {}
-        self._units_reported = -1
 
     # -- helpers for patterns ------------------------------------------------------
 
@@ -209,7 +188,7 @@ class ProbeRun:
         return text
 
     def saw_backend_pid(self, pid: int) -> None:
-        self.backend_pids.append(int(pid))
+        self.backend_pids.add(int(pid))
 
     def count_heartbeat(self) -> None:
         self.heartbeats_ok = (self.heartbeats_ok or 0) + 1
@@ -233,7 +212,7 @@ class ProbeRun:
             sent_at = self.sender.sent_at(int(notify.payload))
             if sent_at is not None:
                 latency = round((received_at - sent_at) * 1000, 3)
-                self.latencies_ms.append(latency)
+                self.latencies_ms.add(latency)
         self.timeline.add(
             "notification",
             f"channel {notify.channel} payload {notify.payload!r}",
@@ -257,7 +236,7 @@ class ProbeRun:
         self.started_at = datetime.now(UTC)
         self.deadline = self.start + self.options.planned_duration_seconds
         self.timeline = Timeline(self.start)
-        conn = watch = None
+        conn = watch = session = None
         try:
             try:
                 conn = self.target.connect(self.options.application_name)
@@ -269,7 +248,8 @@ class ProbeRun:
             watch = PassiveWatch(conn, on_notice=self._on_notice, lifeline=self.lifeline)
             conn.add_notify_handler(self._on_notification)
             session = ProbeSession(conn, watch, self.timeline, self.options.answer_timeout)
-            self._report_elapsed(force=True)
+            self._report_elapsed()
+            self.progress.save(now=True)
             try:
                 self._run_pattern(session, watch)
             except LifelineBroken as broken:
@@ -279,11 +259,14 @@ class ProbeRun:
                 ) from None
         finally:
             self.pattern.stop()
+            if session is not None:
+                session.close()
             if watch is not None:
                 watch.close()
             if conn is not None:
                 conn.close()
             self._publish_counters()
+            self.progress.save(now=True)
         return self.result()
 
     def _run_pattern(self, session: ProbeSession, watch: PassiveWatch) -> None:
@@ -329,7 +312,9 @@ class ProbeRun:
             now = time.monotonic()
             if now >= self.deadline:
                 break
-            wake = min(self.deadline, next_action, self._next_unit_boundary(now))
+            wake = min(
+                self.deadline, next_action, self._next_unit_boundary(now), self.progress.due()
+            )
             disconnect = watch.wait(wake)
             self._publish_counters()
             if disconnect is not None:
@@ -342,6 +327,7 @@ class ProbeRun:
                 next_action += interval
                 if next_action <= now:  # a slow round: skip missed beats, keep the rhythm
                     next_action = now + interval
+            self.progress.save()
         # A close exactly at the deadline is still a passive observation.
         disconnect = watch.wait(time.monotonic())
         if disconnect is not None:
@@ -411,6 +397,7 @@ class ProbeRun:
             elif select.select([self.lifeline.fd], [], [], pause)[0]:
                 raise LifelineBroken(self.lifeline)
             self._report_elapsed()
+            self.progress.save()
 
     def _fail(self, stage: str, exc: psycopg.Error) -> None:
         message = self.redact(str(exc).strip())
@@ -423,12 +410,10 @@ class ProbeRun:
         unit = self.options.time_unit_seconds
         return self.start + (math.floor((now - self.start) / unit) + 1) * unit
 
-    def _report_elapsed(self, force: bool = False) -> None:
+    def _report_elapsed(self) -> None:
         total = self.options.duration_minutes
         done = min(total, int((time.monotonic() - self.start) / self.options.time_unit_seconds))
-        if force or done != self._units_reported:
-            self._units_reported = done
-            self.progress.elapsed(done, total)
+        self.progress.elapsed(done, total)
 
     def _publish_counters(self) -> None:
         counters = (
@@ -443,8 +428,7 @@ class ProbeRun:
         for code, message, value in counters:
             if value is None and code == "rds.notifications.received" and self.sender:
                 value = 0
-            if value is not None and self._published.get(code) != value:
-                self._published[code] = value
+            if value is not None:
                 self.progress.counter(code, message, value)
 
     # -- result ----------------------------------------------------------------------
@@ -458,14 +442,6 @@ class ProbeRun:
         finished = time.monotonic()
         d = self.disconnect
         alive = self.connected and d is None and self.error is None
-        pids = list(dict.fromkeys(self.backend_pids))
-        pinning = None if len(self.backend_pids) < 2 else len(pids) == 1
-        latency = None
-        if self.latencies_ms:
-            latency = {
-                "median": round(statistics.median(self.latencies_ms), 3),
-                "max": round(max(self.latencies_ms), 3),
-            }
         sent = self.sender.sent if self.sender else None
         received = self.notifications_received
         if self.spec.number in (6, 7) and received is None and self.connected:
@@ -486,7 +462,7 @@ class ProbeRun:
             "success": self.connected and self.error is None,
             "status": "PASSED" if alive else "FAILED",
             "connection_pinned": self.spec.proxy_pins,
-            "backend_pid": self.backend_pids[0] if self.backend_pids else None,
+            "backend_pid": self.backend_pids.first,
             "application_name": self.server_application_name,
             "error": self.error,
             "disconnected": d is not None,
@@ -503,14 +479,14 @@ class ProbeRun:
             "final_check": self.final_check,
             "heartbeats_ok": self.heartbeats_ok,
             "heartbeat_interval_seconds": self.pattern.periodic_interval(),
-            "backend_pids_seen": pids,
-            "pinning_observed": pinning,
+            "backend_pids_seen": self.backend_pids.distinct,
+            "pinning_observed": self.backend_pids.pinned,
             "notifications_sent": sent,
             "notifications_received": received,
             "notify_interval_seconds": self.options.notify_interval
             if self.spec.number == 7
             else None,
-            "notify_latency_ms": latency,
+            "notify_latency_ms": self.latencies_ms.summary(),
             "notify_sender_error": self.sender.error if self.sender else None,
             "server_settings": self.server_settings,
             "target": self.target.describe(),

@@ -17,6 +17,9 @@ from .target import ProbeTarget
 from .timeline import Timeline
 
 JOIN_TIMEOUT_SECONDS = 1.0
+# Send times kept for matching notifications: a NOTIFY this many sends old that has still
+# not arrived gets no latency. Bounds the memory of a 5-hour run at the 1 s floor.
+SENT_AT_KEPT = 1000
 
 
 class NotifySender:
@@ -38,6 +41,7 @@ class NotifySender:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._sent_at: dict[int, float] = {}
+        self._sent = 0
         self._conn: psycopg.Connection | None = None
         self._socket: int | None = None
         self._thread: threading.Thread | None = None
@@ -46,7 +50,7 @@ class NotifySender:
     @property
     def sent(self) -> int:
         with self._lock:
-            return len(self._sent_at)
+            return self._sent
 
     def sent_at(self, sequence: int) -> float | None:
         with self._lock:
@@ -69,6 +73,8 @@ class NotifySender:
                 statement = statement_for(sql.Identifier(self._channel), sql.Literal(str(sequence)))
                 with self._lock:
                     self._sent_at[sequence] = time.monotonic()
+                    self._sent_at.pop(sequence - SENT_AT_KEPT, None)
+                    self._sent += 1
                 self._conn.execute(statement)
                 self._timeline.add("notify-sent", f"NOTIFY #{sequence}", at=self.sent_at(sequence))
         except psycopg.Error as exc:
@@ -76,7 +82,8 @@ class NotifySender:
                 self.error = self._redact(f"{type(exc).__name__}: {str(exc).strip()}")
                 self._timeline.add("sender-error", self.error)
                 with self._lock:
-                    self._sent_at.pop(sequence, None)  # never reached the server
+                    if self._sent_at.pop(sequence, None) is not None:
+                        self._sent -= 1  # never reached the server
         finally:
             with self._lock:
                 self._socket = None

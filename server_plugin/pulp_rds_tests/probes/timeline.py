@@ -2,15 +2,34 @@
 
 A 50-minute probe with short intervals can produce thousands of events; the task result
 must stay small, so the timeline keeps the first HEAD and the last TAIL events and
-counts what it dropped in between (the start and the end are what users read).
+counts what it dropped in between (the start and the end are what users read). Each
+event's text is bounded too (a NOTIFY payload that anyone may send to a probe's channel
+can be 8000 bytes), so the whole timeline stays under MAX_TIMELINE_BYTES as JSON.
 """
 
+import json
 import threading
 import time
 from collections import deque
 
 HEAD = 100
 TAIL = 200
+# The longest `detail` kept, measured as JSON (escapes included); longer ones are cut.
+MAX_DETAIL_BYTES = 400
+# An event's other fields: time, kind, sqlstate, detected_by, latency, JSON punctuation.
+EVENT_OVERHEAD_BYTES = 200
+MAX_TIMELINE_BYTES = (HEAD + TAIL + 1) * (MAX_DETAIL_BYTES + EVENT_OVERHEAD_BYTES)
+
+
+def bounded(text: str, limit: int = MAX_DETAIL_BYTES) -> str:
+    """`text`, cut so that its JSON encoding fits in `limit` bytes, saying how much was cut."""
+    if len(json.dumps(text)) <= limit:
+        return text
+    marker = f"... ({len(text)} characters)"
+    kept = text[: limit - len(marker)]
+    while len(json.dumps(kept + marker)) > limit:  # escapes take up to 6 bytes a character
+        kept = kept[: len(kept) * 2 // 3]
+    return kept + marker
 
 
 class Timeline:
@@ -27,7 +46,7 @@ class Timeline:
         moment = time.monotonic() if at is None else at
         event = {"t": round(moment - self._start, 3), "event": kind}
         if detail:
-            event["detail"] = detail
+            event["detail"] = bounded(detail)
         event.update(data)
         with self._lock:
             if len(self._head) < self._head_size:

@@ -157,17 +157,18 @@ class AnswerWatchdog:
     A connection that went silent (no FIN, no RST: a partition) would leave a query
     waiting for the kernel to give up on TCP retransmissions, about 15 minutes. After
     `timeout` seconds the watchdog shuts the socket down, so the query fails at once and
-    the probe reports the connection as lost.
+    the probe reports the connection as lost. One thread per connection, armed around
+    each statement (`with watchdog:`), asleep otherwise; close() ends it.
     """
 
     def __init__(self, conn: psycopg.Connection, timeout: float):
         self._fd = conn.pgconn.socket
         self._timeout = timeout
-        self._lock = threading.Lock()
-        self._done = False
+        self._changed = threading.Condition()
+        self._deadline: float | None = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
         self.fired = False
-        self._timer = threading.Timer(timeout, self._fire)
-        self._timer.daemon = True
 
     @property
     def message(self) -> str:
@@ -176,23 +177,44 @@ class AnswerWatchdog:
         )
 
     def __enter__(self) -> Self:
-        self._timer.start()
+        with self._changed:
+            self._deadline = time.monotonic() + self._timeout
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="rds-probe-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify()
         return self
 
     def __exit__(self, *exc_info) -> None:
-        with self._lock:
-            self._done = True
-        self._timer.cancel()
+        with self._changed:
+            self._deadline = None
+            self._changed.notify()
 
-    def _fire(self) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self.fired = True
-            # A duplicate descriptor: shutting it down ends the connection, closing it
-            # leaves libpq's own descriptor alone.
-            with socket.socket(fileno=os.dup(self._fd)) as sock:
-                sock.shutdown(socket.SHUT_RDWR)
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify()
+        if self._thread is not None:
+            self._thread.join(1.0)
+
+    def _run(self) -> None:
+        with self._changed:
+            while not self._closed:
+                if self._deadline is None:
+                    self._changed.wait()
+                    continue
+                remaining = self._deadline - time.monotonic()
+                if remaining > 0:
+                    self._changed.wait(remaining)
+                    continue
+                self._deadline = None
+                self.fired = True
+                # A duplicate descriptor: shutting it down ends the connection, closing it
+                # leaves libpq's own descriptor alone.
+                with socket.socket(fileno=os.dup(self._fd)) as sock:
+                    sock.shutdown(socket.SHUT_RDWR)
 
 
 def is_connection_lost(conn: psycopg.Connection, exc: psycopg.Error) -> bool:

@@ -15,8 +15,8 @@ stopped. Target: well under one second; the passive watch usually takes millisec
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +26,10 @@ from probe_lab import throwaway_lab
 
 from rds_tui import lab as lab_module
 
+# The server's record of each close: shared with the tests that time the same thing.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "server"))
+from serverlog import postgres_log, server_close_times
+
 DYING = [
     "test_1_idle_connection",
     "test_3_long_transaction",
@@ -33,19 +37,6 @@ DYING = [
     "test_6_listen_notify",
     "test_7_listen_with_activity",
 ]
-FATAL_LINE = re.compile(
-    r"^(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[(?P<pid>\d+)\] FATAL:  "
-    r"terminating connection due to idle"
-)
-
-
-def server_close_times(postgres_log: Path) -> dict[int, datetime]:
-    closes = {}
-    for line in postgres_log.read_text(errors="replace").splitlines():
-        if match := FATAL_LINE.match(line):
-            at = datetime.fromisoformat(match["at"] + "+00:00")
-            closes[int(match["pid"])] = at
-    return closes
 
 
 def run_round(client: httpx.Client) -> list[dict]:
@@ -82,7 +73,7 @@ def measure(lab: dict, rounds: int) -> None:
     for number in range(rounds):
         results += run_round(client)
         print(f"round {number + 1}/{rounds}: {len(results)} probes so far", flush=True)
-    closes = server_close_times(Path(lab["dir"]) / "logs" / "postgres.log")
+    closes = server_close_times(postgres_log(lab))
     timeouts = {"test_3_long_transaction": lab["idle_in_transaction_timeout"]}
     detection, past_timeout, by = [], [], {}
     for result in results:

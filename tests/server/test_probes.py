@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
 from .labpulp import ALL_TESTS, ENDPOINT, PRODUCTION_SCALE_LAB, TRANSACTION_MODE_LAB, Pulp
+from .serverlog import postgres_log, server_close_times
 
 pytestmark = pytest.mark.lab
 
@@ -24,12 +25,20 @@ IDLE_DIERS = [
     "test_7_listen_with_activity",
 ]
 SURVIVORS = ["test_2_active_heartbeat", "test_4_transaction_with_work"]
-# Generous bound on detection: the server closes at its timeout, the probe must notice
-# within a second (it takes milliseconds; bench/probe_detection_latency.py measures it).
-LATE = 1.0
-# The probe times idleness from when it sent its last message, a round trip before the
-# server's idle timer starts: it can only err long. A little slack for timer granularity.
+# Timings are checked against PostgreSQL's own log line of each close (serverlog.py), in
+# two parts: the server closed at its timeout, and the probe noticed the close. The bounds
+# are what a loaded 2-core machine keeps; the figures (milliseconds) are in
+# bench/probe_detection_latency.py.
+# The probe's last message left a round trip before the server's idle timer started, so
+# the server's close comes at least `timeout` after it (log timestamps are truncated to ms).
 EARLY = 0.1
+# How late the server's own timer may end an idle session when the machine is busy.
+SERVER_LATE = 1.0
+# From the server's close to the probe's passive detection (milliseconds when idle).
+DETECTION = 1.5
+# From the detection to the task's end: stop test 7's sender (at most 1 s), save progress
+# and the result, on a busy machine.
+TASK_END = 3.0
 
 
 def catalog(lab) -> dict:
@@ -38,6 +47,18 @@ def catalog(lab) -> dict:
 
 def _time(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+def assert_closed_at_timeout_and_seen(lab, result: dict, timeout: float) -> None:
+    """The server closed the session `timeout` after the probe's last message (by the
+    server's log), and the probe noticed within DETECTION of that."""
+    closed_at = server_close_times(postgres_log(lab)).get(result["backend_pid"])
+    assert closed_at is not None, f"no FATAL for backend {result['backend_pid']} in the log"
+    detected_at = _time(result["disconnected_at"])
+    last_message_at = detected_at - timedelta(seconds=result["idle_seconds_before_disconnect"])
+    idle_by_server = (closed_at - last_message_at).total_seconds()
+    assert timeout - EARLY <= idle_by_server <= timeout + SERVER_LATE, idle_by_server
+    assert 0 <= (detected_at - closed_at).total_seconds() < DETECTION
 
 
 @pytest.fixture(scope="module")
@@ -64,12 +85,12 @@ def test_idle_patterns_die_at_the_idle_timeout_seen_by_the_passive_watch(matrix,
     assert result["connection_alive"] is False and result["status"] == "FAILED"
     assert result["success"] is True and result["error"] is None
     assert result["detected_by"] == "passive-watch"
-    assert timeout - EARLY <= result["idle_seconds_before_disconnect"] <= timeout + LATE
+    assert_closed_at_timeout_and_seen(lab, result, timeout)
     assert result["sqlstate"] == "57P05"
     assert result["server_message"] == "terminating connection due to idle-session timeout"
     # stop_on_disconnect (the default): the task ended right after the detection.
     finished = _time(task["finished_at"]) - _time(result["disconnected_at"])
-    assert finished.total_seconds() < 2
+    assert finished.total_seconds() < TASK_END
     assert result["seconds_to_disconnect"] < result["planned_duration_seconds"] == 8
     assert result["final_check"] is None
 
@@ -78,7 +99,7 @@ def test_idle_transaction_dies_at_the_in_transaction_timeout(matrix, lab):
     result = matrix["test_3_long_transaction"]["result"]
     timeout = lab["idle_in_transaction_timeout"]
     assert result["disconnected"] is True and result["detected_by"] == "passive-watch"
-    assert timeout - EARLY <= result["idle_seconds_before_disconnect"] <= timeout + LATE
+    assert_closed_at_timeout_and_seen(lab, result, timeout)
     assert result["sqlstate"] == "25P03"
     assert "idle-in-transaction timeout" in result["server_message"]
     assert result["rows_locked"] == 1  # it held a lock on its own task row
@@ -207,8 +228,10 @@ def test_cancel_leaves_no_probe_connection_behind(pulp_factory):
     for entry in dispatched:
         assert pulp.http.patch(entry["task_href"], json={"state": "canceled"}).status_code == 200
     canceled_at = time.monotonic()
+    # "Within a second or two" (README): the worker signals the task process, whose
+    # cleanup closes every connection; a busy machine may add a second.
     while pulp.probe_backends() or pulp.probe_clients():
-        assert time.monotonic() - canceled_at < 2, (pulp.probe_backends(), pulp.probe_clients())
+        assert time.monotonic() - canceled_at < 3, (pulp.probe_backends(), pulp.probe_clients())
         time.sleep(0.1)
     tasks = pulp.wait(dispatched, timeout=20)
     assert {t["state"] for t in tasks.values()} == {"canceled"}
@@ -234,7 +257,8 @@ def test_without_stop_on_disconnect_the_task_waits_out_the_duration(pulp, lab):
     task = tasks["test_1_idle_connection"]
     result = task["result"]
     assert result["disconnected"] is True and result["stop_on_disconnect"] is False
-    assert result["seconds_to_disconnect"] < 5 <= result["actual_duration_seconds"] < 6
+    # It holds the task to the deadline (5 s), and ends there, give or take a busy machine.
+    assert result["seconds_to_disconnect"] < 5 <= result["actual_duration_seconds"] < 5 + 2
     elapsed = {r["code"]: r for r in task["progress_reports"]}["rds.elapsed"]
     assert elapsed["done"] == elapsed["total"] == 5
 
@@ -251,8 +275,7 @@ def test_a_death_between_two_heartbeats_is_timed_exactly(pulp, lab):
     result = tasks["test_2_active_heartbeat"]["result"]
     assert result["disconnected"] is True and result["detected_by"] == "passive-watch"
     assert result["heartbeats_ok"] is None  # the first beat was never due
-    timeout = lab["idle_timeout"]
-    assert timeout - EARLY <= result["idle_seconds_before_disconnect"] <= timeout + LATE
+    assert_closed_at_timeout_and_seen(lab, result, lab["idle_timeout"])
 
 
 def test_a_backend_killed_by_an_administrator_is_reported_with_its_reason(pulp):

@@ -20,6 +20,10 @@ from .idlecutter import IdleCutter
 pytestmark = pytest.mark.lab
 
 CUT_AFTER = 1.5
+# From the proxy's cut (its own clock reading, just before it closes) to the probe's
+# passive detection: milliseconds when idle (bench/probe_detection_latency.py), bounded
+# by what a loaded 2-core machine keeps.
+DETECTION = 1.5
 
 
 @pytest.fixture
@@ -60,7 +64,7 @@ def test_a_silent_close_is_detected_passively_within_milliseconds(cutter, lab):
     assert CUT_AFTER <= result["idle_seconds_before_disconnect"] <= CUT_AFTER + 1
     [cut] = cutter.cuts
     detected = datetime.fromisoformat(result["disconnected_at"]).timestamp()
-    assert 0 <= detected - cut < 0.5
+    assert 0 <= detected - cut < DETECTION
 
 
 def test_notifications_from_the_server_do_not_keep_a_client_alive(cutter, lab):
@@ -94,7 +98,9 @@ def test_a_connection_that_goes_silent_is_declared_lost_after_the_answer_timeout
     )
     assert result["sqlstate"] is None and result["server_message"] is None
     assert result["heartbeats_ok"] >= 1
-    assert 2.5 <= result["seconds_to_disconnect"] <= 4
+    # Frozen at 1.2 s, the next beat by 1.5 s, declared lost 1.5 s later: about 3 s, not
+    # the ~15 minutes TCP would take (a busy machine may add a little).
+    assert 2.5 <= result["seconds_to_disconnect"] <= 3 + DETECTION
 
 
 def test_a_silent_partition_ends_at_the_final_check_and_frees_a_stuck_sender(lab):
@@ -118,5 +124,6 @@ def test_a_silent_partition_ends_at_the_final_check_and_frees_a_stuck_sender(lab
     assert result["final_check"]["ok"] is False
     assert result["client_message"].startswith("no answer within 1 s")
     assert result["notifications_received"] >= 1
-    # Deadline 3 s + answer timeout 1 s + at most ~2 s to free the sender stuck in NOTIFY.
-    assert took < 7
+    # Deadline 3 s + answer timeout 1 s + at most ~2 s to free the sender stuck in NOTIFY,
+    # plus a busy machine's allowance.
+    assert took < 6 + DETECTION

@@ -88,11 +88,6 @@ class TaskSnapshot:
         """The probe's connection is known to be dead (from the outcome)."""
         return self.outcome.died is True
 
-    @connection_died.setter
-    def connection_died(self, value: bool) -> None:
-        # Kept for callers that still assign it: the outcome decides, from the task.
-        pass
-
     @property
     def is_final(self) -> bool:
         return self.missing or (self.task is not None and self.task.is_final)

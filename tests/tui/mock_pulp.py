@@ -59,6 +59,7 @@ def plugin_catalog(
         ],
         **cutoffs(cutoff, in_transaction_cutoff),
         "time_unit_seconds": unit,
+        "min_interval_seconds": max(0.1, unit / 60),  # the plugin's floor for that unit
         "enabled": enabled,
         "max_active": 7,
         "plugin_version": "0.1.0",

@@ -80,4 +80,7 @@ def table(figures: Iterable[dict]) -> str:
 
 
 def _shown(value: float | None, unit: str) -> str:
-    return "n/a" if value is None else f"{value:.4g} {unit}".strip()
+    if value is None:
+        return "n/a"
+    number = f"{value:.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+    return f"{number} {unit}".strip()

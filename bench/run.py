@@ -15,6 +15,7 @@ are not pass/fail: a missed target is marked MISSED and the exit code stays 0.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import subprocess
@@ -186,7 +187,8 @@ def main() -> None:
     for name in names:
         print(f"[{name}] ...", file=sys.stderr, flush=True)
         try:
-            figures += calls[name]() if name in calls else run_lab_benchmark(name)
+            with contextlib.redirect_stdout(sys.stderr):  # stdout: the table or JSON only
+                figures += calls[name]() if name in calls else run_lab_benchmark(name)
         except Exception as exc:  # noqa: BLE001 - one broken benchmark must not lose the rest
             traceback.print_exc()
             figures.append(figure(name, "(did not run)", None, "", note=f"failed: {exc!r}"))

@@ -83,6 +83,13 @@ class Profile(BaseModel):
     default_duration: int | None = Field(
         default=None, ge=MIN_DURATION_MINUTES, le=MAX_DURATION_MINUTES
     )
+    # The AWS side, for a run's "Collect next" commands (placeholders where unset; the
+    # log groups default to AWS's naming from the proxy name and the DB instance id).
+    rds_proxy_name: str | None = None
+    aws_region: str | None = None
+    db_instance_identifier: str | None = None
+    postgres_log_group: str | None = None
+    proxy_log_group: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -99,6 +106,12 @@ class Profile(BaseModel):
     def _check_api_root(cls, value: str) -> str:
         value = value.strip()
         parts = urlsplit(value)
+        if "@" in parts.netloc:
+            # Never echo it: the URL holds a password.
+            raise ValueError(
+                "the URL contains credentials (user:password@host); give the user as "
+                "username and the password with password_env (or --store-password)"
+            )
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(
                 f"{value!r} is not a server URL; use the base URL, like https://pulp.example.com"
@@ -109,6 +122,20 @@ class Profile(BaseModel):
                 f"({parts.scheme}://{parts.netloc}), the API path goes in api_prefix"
             )
         return f"{parts.scheme}://{parts.netloc}"
+
+    @field_validator(
+        "rds_proxy_name",
+        "aws_region",
+        "db_instance_identifier",
+        "postgres_log_group",
+        "proxy_log_group",
+    )
+    @classmethod
+    def _check_aws_name(cls, value: str | None) -> str | None:
+        # AWS names and log groups: letters, digits and . _ - / # : (no spaces).
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9._\-/#:]+", value):
+            raise ValueError(f"{value!r} is not an AWS name: use letters, digits and . _ - / # :")
+        return value
 
     @field_validator("api_prefix")
     @classmethod
@@ -324,6 +351,11 @@ _RDS_TUI_ONLY_FIELDS = {
     "expected_cutoff_seconds",
     "default_tests",
     "default_duration",
+    "rds_proxy_name",
+    "aws_region",
+    "db_instance_identifier",
+    "postgres_log_group",
+    "proxy_log_group",
 }
 
 # pulp-cli key -> Profile field

@@ -103,6 +103,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument(
         "--duration", type=int, metavar="MINUTES", help="default test duration in minutes"
     )
+    aws = add.add_argument_group(
+        "AWS (optional; fills in the aws command lines of a report's Collect next section)"
+    )
+    aws.add_argument("--rds-proxy-name", metavar="NAME", help="the RDS Proxy in front of Pulp")
+    aws.add_argument("--aws-region", metavar="REGION", help="e.g. us-east-1")
+    aws.add_argument(
+        "--db-instance-identifier", metavar="ID", help="the RDS instance behind the proxy"
+    )
+    aws.add_argument(
+        "--postgres-log-group",
+        metavar="GROUP",
+        help="default /aws/rds/instance/ID/postgresql",
+    )
+    aws.add_argument("--proxy-log-group", metavar="GROUP", help="default /aws/rds/proxy/NAME")
     add.add_argument("--replace", action="store_true", help="replace a profile of that name")
     add.set_defaults(handler=add_command)
 
@@ -272,6 +286,11 @@ def add_command(args: argparse.Namespace) -> int:
         "expected_cutoff_seconds": args.expected_cutoff,
         "default_tests": _test_names(args.default_tests),
         "default_duration": args.duration,
+        "rds_proxy_name": args.rds_proxy_name,
+        "aws_region": args.aws_region,
+        "db_instance_identifier": args.db_instance_identifier,
+        "postgres_log_group": args.postgres_log_group,
+        "proxy_log_group": args.proxy_log_group,
     }
     fields = {key: value for key, value in fields.items() if value is not None}
     for label, path in (

@@ -106,6 +106,9 @@ class Run(BaseModel):
     tasks: list[RunTask] = Field(default_factory=list)
     final: dict[str, dict[str, Any]] = Field(default_factory=dict)  # task_href -> task JSON
     finished: bool = False
+    # What `aws cloudwatch get-metric-data` printed for the run's window, merged with
+    # `rds-tui report RUN --metrics FILE` (validated by rds_tui.report.collect).
+    metrics: dict[str, Any] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -119,6 +122,19 @@ class Run(BaseModel):
                 if isinstance(created_at, str):
                     created_at = datetime.fromisoformat(created_at)
                 data["id"] = new_run_id(created_at)
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_text(cls, data: Any) -> Any:
+        # A run file is data: an older client's (or an edited) file may hold raw server
+        # text, and a base URL with user:password@ (never shown, never used).
+        from rds_tui.models import clean_wire_document
+        from rds_tui.urls import without_userinfo
+
+        data = clean_wire_document(data)
+        if isinstance(data, dict) and isinstance(data.get("api_root"), str):
+            data["api_root"] = without_userinfo(data["api_root"])
         return data
 
     @field_validator("created_at")

@@ -16,8 +16,16 @@ from typing import Any
 from rds_tui import cli
 from rds_tui.cli import UsageError
 
-# Spellings accepted by --format -> rds_tui.report's format names.
-FORMATS = {"md": "md", "markdown": "md", "csv": "csv", "json": "json"}
+# Spellings accepted by --format -> rds_tui.report's format names (rds_tui.report.FORMATS;
+# listed here so `--help` does not import the report).
+FORMATS = {
+    "md": "md",
+    "markdown": "md",
+    "jira": "jira",
+    "csv": "csv",
+    "json": "json",
+    "svg": "svg",
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -44,20 +52,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         subparsers,
         "report",
         parents=[common],
-        help="a run's summary, diagnosis and recommendation as Markdown, CSV or JSON",
+        help="a run's summary, diagnosis, recommendation and what to collect next "
+        "(Markdown, Jira, CSV, JSON or an SVG picture); several runs side by side",
         description=(
             "Report on a run: RUN is a run id, a unique prefix of one, or `last`. A run "
             "that has not finished is refreshed from its server first (unless --offline); "
-            "if the server cannot be reached the report uses the stored results."
+            "if the server cannot be reached the report uses the stored results. With "
+            "several runs, they are shown side by side (md, jira), or one after another "
+            "(csv, json)."
         ),
     )
-    report.add_argument("run", metavar="RUN", help="run id, unique prefix, or `last`")
+    report.add_argument("runs", metavar="RUN", nargs="+", help="run id, unique prefix, or `last`")
     report.add_argument(
         "-f",
         "--format",
         default="md",
         type=_report_format,
-        help="md (Markdown, for the ticket; default), csv or json",
+        help="md (Markdown, for the ticket; default), jira (Jira wiki markup), csv, json, "
+        "or svg (a picture of the run)",
+    )
+    report.add_argument(
+        "--metrics",
+        metavar="FILE",
+        type=Path,
+        help="merge what `aws cloudwatch get-metric-data` printed (the command is in the "
+        "report's Collect next section) into the run, then report",
     )
     report.add_argument(
         "-o", "--output", metavar="FILE", help="write to FILE instead of standard output"
@@ -74,7 +93,7 @@ def _report_format(text: str) -> str:
     try:
         return FORMATS[text.lower()]
     except KeyError:
-        raise argparse.ArgumentTypeError(f"{text!r}: use md, csv or json") from None
+        raise argparse.ArgumentTypeError(f"{text!r}: use md, jira, csv, json or svg") from None
 
 
 def _store() -> Any:
@@ -144,21 +163,77 @@ def runs_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
-    from rds_tui.service.runs import ExportError, RunService, render_report
+    from rds_tui.service.runs import ExportError, RunService, render_report, report_profile
 
-    run = cli.load_run(args.run)
-    live: list[dict[str, Any]] = []
-    if not run.finished and not args.offline:
-        live = _refresh_or_warn(args, run)
-    tasks = run.task_results() + live
+    runs = [cli.load_run(name) for name in args.runs]
+    if len({run.id for run in runs}) < len(runs):
+        raise UsageError("a run is named twice; give each run once")
+    if args.metrics is not None:
+        if len(runs) > 1:
+            raise UsageError("--metrics belongs to one run: give a single RUN")
+        _merge_metrics(runs[0], args.metrics)
+    tasks = []
+    for run in runs:
+        live: list[dict[str, Any]] = []
+        if not run.finished and not args.offline:
+            live = _refresh_or_warn(args, run)
+        tasks.append(run.task_results() + live)
+    if len(runs) > 1:
+        return _report_many(args, runs, tasks)
+    run, profile = runs[0], report_profile(runs[0], getattr(args, "profile", None))
     if not args.output or args.output == "-":
-        sys.stdout.write(render_report(run, tasks, args.format))
+        sys.stdout.write(render_report(run, tasks[0], args.format, profile))
         return cli.EXIT_OK
     try:
-        path = RunService().export(run, tasks, args.format, Path(args.output))
+        path = RunService().export(run, tasks[0], args.format, Path(args.output), profile)
     except ExportError as exc:
         raise UsageError(f"-o {args.output}: {exc}") from None
     print(f"Report on run {run.id} written to {path}", file=sys.stderr)
+    return cli.EXIT_OK
+
+
+def _merge_metrics(run: Any, path: Path) -> None:
+    """Read, check and store the metrics file with the run (untouched on any problem)."""
+    from rds_tui.runs import RunError
+    from rds_tui.service.runs import RunService
+
+    try:
+        text = path.expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--metrics {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--metrics {path}: not a text file") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"--metrics {path}: not JSON (line {exc.lineno}: {exc.msg}); save what "
+            "`aws cloudwatch get-metric-data ... --output json` printed"
+        ) from None
+    try:
+        series = RunService().merge_metrics(run, document)
+    except RunError as exc:
+        raise UsageError(f"--metrics {path}: {exc}") from None
+    names = ", ".join(s.metric for s in series)
+    print(f"Merged {len(series)} metric(s) into run {run.id}: {names}", file=sys.stderr)
+
+
+def _report_many(args: argparse.Namespace, runs: list[Any], tasks: list[Any]) -> int:
+    from rds_tui import report
+    from rds_tui.service.runs import ExportError, write_report
+
+    try:
+        text = report.render_many(runs, tasks, args.format)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not args.output or args.output == "-":
+        sys.stdout.write(text)
+        return cli.EXIT_OK
+    try:
+        path = write_report(text, Path(args.output))
+    except ExportError as exc:
+        raise UsageError(f"-o {args.output}: {exc}") from None
+    print(f"Report on {len(runs)} runs written to {path}", file=sys.stderr)
     return cli.EXIT_OK
 
 

@@ -557,15 +557,20 @@ async def _monitor(session: _Session, service: Any, client: Any, run: Any, inter
 
 def _finish(run: Any, client: Any, snapshots: list[Any], as_json: bool) -> int:
     """The closing lines, summary and diagnosis; the exit code from the tasks' states."""
+    from rds_tui import report
+    from rds_tui.service.runs import report_profile
+
     not_completed = [s for s in snapshots if not s.succeeded]
     tasks = [s.as_dict() for s in snapshots]
     summary, diagnosis = _report(tasks)
+    collect = report.collect_lines(run, tasks, report_profile(run))
     if as_json:
         document = _run_document(run, client, snapshots)
         document["monitoring"] = "finished"
         document["all_completed"] = not not_completed
         if diagnosis is not None:
             document["diagnosis"] = _plain(diagnosis)
+        document["collect_next"] = collect
         emit_json(document)
     else:
         out()
@@ -581,7 +586,14 @@ def _finish(run: Any, client: Any, snapshots: list[Any], as_json: bool) -> int:
             for line in diagnosis.lines():
                 out(line)
         out()
-        out(f"Run {run.id}: rds-tui report {run.id} --format md exports the results.")
+        out("COLLECT NEXT")
+        for line in collect:
+            out(f"  {line}" if line else "")
+        out()
+        out(
+            f"Run {run.id}: rds-tui report {run.id} --format md (or jira, csv, json, svg) "
+            "exports the results."
+        )
     return cli.EXIT_OK if not not_completed else cli.EXIT_TASKS_FAILED
 
 

@@ -289,11 +289,12 @@ def logs_insights_query(spans: Iterable[ProbeSpan]) -> str:
     if not terms:  # an endpoint that reports neither: any probe's line
         terms.append("@message like /rds-probe:/")
     unique = list(dict.fromkeys(terms))
+    # One line: the command stays one line to copy, and Logs Insights reads pipes inline.
     return (
-        "fields @timestamp, @logStream, @message\n"
-        f"| filter {' or '.join(unique)}\n"
-        "| sort @timestamp asc\n"
-        "| limit 1000"
+        "fields @timestamp, @logStream, @message"
+        f" | filter {' or '.join(unique)}"
+        " | sort @timestamp asc"
+        " | limit 1000"
     )
 
 

@@ -14,8 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from rds_tui.models import ProbeResult
 from rds_tui.outcome import RunTiming, error_text
-from rds_tui.report import jira, markdown, picture
-from rds_tui.report.collect import AwsSide, MetricSeries, MetricsError, parse_metric_data, spans_of
+from rds_tui.report import compare, jira, markdown, picture
+from rds_tui.report.collect import (
+    AwsSide,
+    MetricSeries,
+    MetricsError,
+    collect_next,
+    parse_metric_data,
+    relate,
+    spans_of,
+)
 from rds_tui.report.diagnosis import diagnose
 from rds_tui.report.document import build, task_rows
 from rds_tui.report.observations import notify_latency, observe
@@ -180,6 +188,44 @@ _WITH_PROFILE: dict[str, Callable[..., str]] = {
     "svg": to_svg,
 }
 _PLAIN: dict[str, Callable[..., str]] = {"csv": to_csv, "json": to_json}
+
+
+def collect_lines(
+    run: Run | None, tasks: list[dict[str, Any]], profile: Profile | None
+) -> list[str]:
+    """The run's "Collect next" section as plain text (terminal output and the dashboard),
+    with what merged metrics show."""
+    aws, metrics = _context(run, profile)
+    spans = spans_of(task_rows(run, tasks))
+    lines = collect_next(spans, aws).lines()
+    if metrics:
+        lines += ["", "What the merged metrics show:"]
+        lines += [f"  {sentence}" for sentence in relate(metrics, spans)]
+    return lines
+
+
+# Several runs side by side: the formats that can hold a comparison.
+MANY_FORMATS = ("md", "jira", "csv", "json")
+
+
+def render_many(runs: list[Run], tasks: list[list[dict[str, Any]]], fmt: str) -> str:
+    """Several runs in one report: side by side (md, jira), one row per test of every
+    run (csv), or each run's JSON in a list (json)."""
+    if fmt in ("md", "jira"):
+        comparison = compare.document(compare.compare(runs, tasks))
+        return (markdown if fmt == "md" else jira).write(comparison)
+    if fmt == "csv":
+        parts = [to_csv(run, items).splitlines() for run, items in zip(runs, tasks, strict=True)]
+        return "\n".join([parts[0][0], *(line for part in parts for line in part[1:])]) + "\n"
+    if fmt == "json":
+        documents = [
+            json.loads(to_json(run, items)) for run, items in zip(runs, tasks, strict=True)
+        ]
+        return json.dumps({"runs": documents}, indent=2, ensure_ascii=False) + "\n"
+    raise ValueError(
+        f"{FORMATS.get(fmt, fmt)} shows one run; for several runs use one of "
+        + ", ".join(MANY_FORMATS)
+    )
 
 
 def render(

@@ -24,7 +24,8 @@ SEVERITY_STYLES = {
 
 
 def diagnosis_text(run: Run, tasks: list[dict[str, Any]]) -> Text:
-    from rds_tui.report import diagnose, summary_lines
+    from rds_tui.report import collect_lines, diagnose, summary_lines
+    from rds_tui.service.runs import report_profile
 
     diagnosis = diagnose(tasks)
     text = Text()
@@ -50,6 +51,8 @@ def diagnosis_text(run: Run, tasks: list[dict[str, Any]]) -> Text:
         text.append(" (none)\n", "dim")
     text.append("\nSummary\n", "bold underline")
     text.append("\n".join(summary_lines(tasks)))
+    text.append("\n\nCollect next\n", "bold underline")
+    text.append("\n".join(collect_lines(run, tasks, report_profile(run))))
     return text
 
 
@@ -70,7 +73,7 @@ class DiagnosisScreen(Screen):
         note = f"Run {self.run_record.id} on {self.run_record.profile or self.run_record.api_root}"
         if pending > 0 or not self.run_record.finished:
             note += " (NOT FINISHED: the diagnosis covers the finished tasks only)"
-        yield Static(note, classes="hint")
+        yield Static(note, classes="hint", markup=False)
         yield VerticalScroll(
             Static(diagnosis_text(self.run_record, self.tasks), id="diagnosis-body"),
             classes="read-pane",

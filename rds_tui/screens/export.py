@@ -1,4 +1,5 @@
-"""Export a run's report to a file: Markdown (for the ticket), CSV or JSON."""
+"""Export a run's report to a file: Markdown or Jira (for the ticket), CSV, JSON, or
+an SVG picture of the run."""
 
 from __future__ import annotations
 
@@ -34,13 +35,13 @@ class ExportScreen(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Static(f"Export run {self.run_record.id}", classes="dialog-title")
+            yield Static(f"Export run {self.run_record.id}", classes="dialog-title", markup=False)
             with RadioSet(id="export-format"):
                 for key, label in report.FORMATS.items():
                     yield RadioButton(f"{label} (.{key})", value=key == "md", id=f"fmt-{key}")
             yield Label("File")
             yield Input(self._default_name("md"), id="export-path")
-            yield Static("", id="export-error", classes="error-message")
+            yield Static("", id="export-error", classes="error-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Export (ctrl+s)", variant="primary", id="export")
                 yield Button("Cancel (esc)", id="cancel")
@@ -70,15 +71,22 @@ class ExportScreen(ModalScreen[Path | None]):
     def action_export(self) -> None:
         from rds_tui.runs import RunError
         from rds_tui.screens.errors import describe_error
+        from rds_tui.service.runs import report_profile
 
         raw = self.query_one("#export-path", Input).value.strip()
         if not raw:
             self.query_one("#export-error", Static).update("Give a file name.")
             return
         try:
-            written = self.app.service.export(self.run_record, self.tasks, self.fmt, Path(raw))
+            written = self.app.service.export(
+                self.run_record,
+                self.tasks,
+                self.fmt,
+                Path(raw),
+                report_profile(self.run_record),
+            )
         except RunError as exc:
             self.query_one("#export-error", Static).update(f"Not written: {describe_error(exc)}")
             return
-        self.app.notify(f"Wrote {report.FORMATS[self.fmt]} report to {written}")
+        self.app.notify(f"Wrote {report.FORMATS[self.fmt]} report to {written}", markup=False)
         self.dismiss(written)

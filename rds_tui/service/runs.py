@@ -26,6 +26,8 @@ from rds_tui.runs import Run, RunError, RunStore, RunTask, without_secrets
 if TYPE_CHECKING:
     from rds_tui.api import PulpClient
     from rds_tui.models import Catalog, DispatchResponse
+    from rds_tui.profiles import Profile
+    from rds_tui.report.collect import MetricSeries
 
 # What the server's 202 (or, for older plugins, its catalog) says about the run's clock.
 SERVER_TIMING_KEYS = (
@@ -103,12 +105,53 @@ def stored_snapshots(run: Run) -> list[TaskSnapshot]:
     return snapshots
 
 
-def render_report(run: Run, tasks: list[dict[str, Any]], fmt: str) -> str:
-    """The report text (rds_tui.report's formats); nothing that looks like a secret."""
+def render_report(
+    run: Run, tasks: list[dict[str, Any]], fmt: str, profile: Profile | None = None
+) -> str:
+    """The report text (rds_tui.report's formats); nothing that looks like a secret.
+    The profile (the instance's AWS names, its cutoff) fills in Collect next."""
     from rds_tui import report
 
     # No task known yet (a monitor before its first poll): the history's results.
-    return report.render(run, without_secrets(tasks or run.task_results()), fmt)
+    return report.render(run, without_secrets(tasks or run.task_results()), fmt, profile)
+
+
+def report_profile(run: Run, name: str | None = None) -> Profile | None:
+    """The instance profile a report on `run` uses for its AWS names: `name`, else the
+    run's own profile, else a saved profile of the same server; None when there is none."""
+    from rds_tui.credentials import Server, matching_profile
+    from rds_tui.profiles import ProfileError, ProfileStore
+
+    store = ProfileStore()
+    for candidate in (name, run.profile):
+        if candidate:
+            try:
+                return store.get(candidate)
+            except ProfileError:
+                continue
+    try:
+        return matching_profile(store, Server.of(run))
+    except ProfileError:
+        return None
+
+
+def write_report(text: str, path: Path) -> Path:
+    """Write a report to `path` atomically (a reader never sees half a file), with the
+    permissions the user's umask gives new files; returns the absolute path."""
+    path = path.expanduser()
+    if path.is_dir():
+        raise ExportError(f"{path} is a directory; give a file name")
+    if not path.parent.is_dir():
+        raise ExportError(f"directory {path.parent} does not exist")
+    try:
+        atomic_write_bytes(path, text.encode("utf-8"), mode=umask_file_mode())
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path.resolve()
+
+
+class MetricsNotMerged(RunError):
+    """A metrics document was refused; str() says why. The run file is untouched."""
 
 
 def _server_timing(response: Any, catalog: Catalog | None) -> dict[str, Any]:
@@ -270,17 +313,45 @@ class RunService:
 
     # Export ------------------------------------------------------------------------
 
-    def export(self, run: Run, tasks: list[dict[str, Any]], fmt: str, path: Path) -> Path:
+    def merge_metrics(self, run: Run, document: Any) -> list[MetricSeries]:
+        """Store what `aws cloudwatch get-metric-data` printed with the run, once it is
+        known to be RDS Proxy metrics over the run's time. MetricsNotMerged otherwise,
+        and the run file is left as it was."""
+        from rds_tui.report.collect import MetricsError, parse_metric_data, run_window, spans_of
+
+        try:
+            series = parse_metric_data(document)
+        except MetricsError as exc:
+            raise MetricsNotMerged(str(exc)) from None
+        window = run_window(spans_of(run.task_results()))
+        moments = [moment for s in series for moment, _ in s.points]
+        if window is not None and moments:
+            first, last = min(moments), max(moments)
+            if last < window.start or first > window.end:
+                raise MetricsNotMerged(
+                    f"these metrics cover {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC, "
+                    f"but run {run.id} ran from {window.start_text} to {window.end_text}: run "
+                    "the get-metric-data command of this run's report (Collect next)"
+                )
+        if window is not None and not moments:
+            raise MetricsNotMerged("these metrics hold no data points")
+        previous = run.metrics
+        run.metrics = document
+        try:
+            self.save(run)
+        except RunError:
+            run.metrics = previous
+            raise
+        return series
+
+    def export(
+        self,
+        run: Run,
+        tasks: list[dict[str, Any]],
+        fmt: str,
+        path: Path,
+        profile: Profile | None = None,
+    ) -> Path:
         """Write the report to `path` atomically (a reader never sees half a file), with
         the permissions the user's umask gives new files; returns the absolute path."""
-        path = path.expanduser()
-        if path.is_dir():
-            raise ExportError(f"{path} is a directory; give a file name")
-        if not path.parent.is_dir():
-            raise ExportError(f"directory {path.parent} does not exist")
-        text = render_report(run, tasks, fmt)
-        try:
-            atomic_write_bytes(path, text.encode("utf-8"), mode=umask_file_mode())
-        except OSError as exc:
-            raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
-        return path.resolve()
+        return write_report(render_report(run, tasks, fmt, profile), path)

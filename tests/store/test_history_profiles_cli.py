@@ -142,7 +142,7 @@ def test_report_errors_are_readable(capsys):
     with pytest.raises(SystemExit) as exited:
         main(["report", "last", "--format", "pdf"])
     assert exited.value.code == EXIT_USAGE
-    assert "use md, csv or json" in capsys.readouterr().err
+    assert "use md, jira, csv, json or svg" in capsys.readouterr().err
 
 
 def test_report_of_unfinished_run_falls_back_when_server_is_unreachable(capsys):

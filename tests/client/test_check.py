@@ -184,7 +184,7 @@ def test_check_a_ready_lab(capsys, lab):
     assert code == cli.EXIT_OK, out + err
     assert "✓ Workers online" in out and "8 online" in out
     assert out.count("✓") == 5
-    assert "pulp-rds-tests" in out and "pulpcore 3.123.1" in out
+    assert "pulp-rds-tests" in out and f"pulpcore {lab['pulpcore_version']}" in out
 
 
 @pytest.mark.lab

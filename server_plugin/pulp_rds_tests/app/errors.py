@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from pulp_rds_tests.app.parsers import MAX_BODY_BYTES, UNSUPPORTED_MEDIA_TYPE_HINT
+from pulp_rds_tests.app.parsers import MAX_BODY_BYTES, UNSUPPORTED_MEDIA_TYPE_HINT, shortened
 from pulp_rds_tests.app.serializers import ErrorResponseSerializer
 from pulp_rds_tests.probes import TEST_NAMES
 
@@ -36,16 +36,12 @@ ERROR_RESPONSES = {
 }
 
 
-def _short(name: str) -> str:
-    return name if len(name) <= 60 else name[:57] + "..."
-
-
 def validation_error(errors: dict) -> Response:
     """A 400 with one readable sentence naming the field, plus the per-field details."""
     field, messages = next(iter(errors.items()))
     message = messages[0] if isinstance(messages, list) else str(messages)
     body = {
-        "error": message if field == "non_field_errors" else f"{_short(field)}: {message}",
+        "error": message if field == "non_field_errors" else f"{shortened(field)}: {message}",
         "errors": errors,
     }
     if field != "non_field_errors":

@@ -38,10 +38,14 @@ class _Refused(Exception):
     """Raised from inside json.loads by the hooks below; becomes a 400."""
 
 
-def shown(value, limit: int = 60) -> str:
-    """A submitted value as the user wrote it (JSON), shortened."""
-    text = json.dumps(value)
+def shortened(text: str, limit: int = 60) -> str:
+    """Submitted text for a message: a body may hold 64 KiB of it."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def shown(value) -> str:
+    """A submitted value as the user wrote it (JSON), shortened."""
+    return shortened(json.dumps(value))
 
 
 def _integer(text: str) -> int:

@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from pulp_rds_tests.app import config
-from pulp_rds_tests.app.parsers import shown
+from pulp_rds_tests.app.parsers import shortened, shown
 from pulp_rds_tests.probes import TEST_NAMES
 
 DEFAULT_DURATION_MINUTES = 50
@@ -27,7 +27,7 @@ NAMES_SHOWN = 3
 
 def _names(names: list[str]) -> str:
     """Submitted names for a message: the first few, shortened (a body may hold thousands)."""
-    text = ", ".join(name if len(name) <= 60 else name[:57] + "..." for name in names[:NAMES_SHOWN])
+    text = ", ".join(shortened(name) for name in names[:NAMES_SHOWN])
     more = len(names) - NAMES_SHOWN
     return f"{text} and {more} more" if more > 0 else text
 

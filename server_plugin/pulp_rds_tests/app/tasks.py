@@ -37,6 +37,7 @@ class TaskProgress:
         self._unit = time_unit_seconds
         self._reports: dict[str, ProgressReport] = {}
         self._changed: set[str] = set()
+        self._saved: set[str] = set()  # codes whose report exists in the database
 
     def _report(self, code: str, message: str, **fields) -> None:
         report = self._reports.get(code)
@@ -50,21 +51,20 @@ class TaskProgress:
         self._changed.add(code)
 
     def flush(self) -> None:
-        changed = [self._reports[code] for code in sorted(self._changed)]
-        self._changed.clear()
+        changed, self._changed = sorted(self._changed), set()
         # Progress is best effort: a hiccup of Pulp's own connection must not end the
-        # measurement. Closing it lets Django reconnect for the next save.
+        # measurement. Closing it lets Django reconnect; the next flush tries again.
         try:
-            existing = []
-            for report in changed:
-                if report._state.adding:
-                    report.save()
-                else:
-                    existing.append(report)
+            new = [code for code in changed if code not in self._saved]
+            for code in new:
+                self._reports[code].save()
+                self._saved.add(code)
+            existing = [self._reports[code] for code in changed if code not in new]
             if existing:
                 ProgressReport.objects.bulk_update(existing, self.FIELDS)
         except DatabaseError:
             _logger.warning("Could not save progress reports; the probe goes on.", exc_info=True)
+            self._changed.update(changed)
             connection.close()
 
     def elapsed(self, done: int, total: int) -> None:

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any, Self
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -57,7 +57,16 @@ from rds_tui.api_errors import (
     TooManyRequests,
     UnexpectedResponse,
 )
-from rds_tui.models import Catalog, DispatchRequest, DispatchResponse, Task, task_id_from_href
+from rds_tui.models import (
+    Catalog,
+    DispatchRequest,
+    DispatchResponse,
+    Task,
+    clean_wire_document,
+    task_id_from_href,
+)
+from rds_tui.untrusted import clean_text
+from rds_tui.urls import without_userinfo
 
 TESTS_ENDPOINT = "/api/pulp/rds-connection-tests/"
 USER_AGENT = f"rds-tui/{__version__}"
@@ -94,23 +103,18 @@ _SIMPLE_ERRORS: dict[int, tuple[type[ApiError], str]] = {
 # --- helpers -----------------------------------------------------------------------
 
 
-def redact_url(url: str) -> str:
-    """The URL without any user:password@ part, for messages."""
-    parts = urlsplit(str(url))
-    if parts.username is None and parts.password is None:
-        return str(url)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+# The URL without any user:password@ part, for messages.
+redact_url = without_userinfo
 
 
 def normalize_base_url(base_url: str) -> str:
-    """`https://host/` -> `https://host`; adds `https://` when no scheme was given."""
+    """`https://host/` -> `https://host`; adds `https://` when no scheme was given. A
+    user:password@ part is dropped: credentials travel only as `auth`, and the base URL
+    shows in every message."""
     base_url = base_url.strip()
     if "://" not in base_url:
         base_url = "https://" + base_url
-    return base_url.rstrip("/")
+    return redact_url(base_url.rstrip("/"))
 
 
 def normalize_api_prefix(api_prefix: str) -> str:
@@ -119,9 +123,11 @@ def normalize_api_prefix(api_prefix: str) -> str:
 
 
 def _json_or_none(response: httpx.Response) -> Any:
+    """The response's JSON with every string cleaned (rds_tui.untrusted): server text
+    enters the client here. None when the body is not JSON."""
     try:
-        return response.json()
-    except ValueError:
+        return clean_wire_document(response.json())
+    except (ValueError, RecursionError):
         return None
 
 
@@ -148,8 +154,9 @@ def _server_text(body: Any) -> str | None:
 
 
 def _snippet(response: httpx.Response, limit: int = 120) -> str:
-    text = " ".join(response.text.split())
-    return text[:limit] + ("..." if len(text) > limit else "")
+    """The start of a body that is not JSON, cleaned, on one line."""
+    text = " ".join(clean_text(response.text[: limit * 4], limit * 4).split())
+    return text[:limit] + ("..." if len(text) > limit or len(response.text) > limit * 4 else "")
 
 
 def _find_ssl_error(exc: BaseException) -> BaseException | None:
@@ -413,7 +420,7 @@ class PulpClient:
                 raise self._not_pulp(response, what, url)
             return body
         if 300 <= status < 400:
-            location = redact_url(response.headers.get("location", "?"))
+            location = redact_url(clean_text(response.headers.get("location", "?"), 500))
             raise UnexpectedResponse(
                 f"{url} redirected ({status}) to {location} ({what}).",
                 reason=REDIRECT,
@@ -482,7 +489,7 @@ class PulpClient:
         )
 
     def _not_pulp(self, response: httpx.Response, what: str, url: str) -> UnexpectedResponse:
-        content_type = response.headers.get("content-type", "no content type")
+        content_type = clean_text(response.headers.get("content-type", "no content type"), 200)
         return UnexpectedResponse(
             f"{url} did not answer like Pulp ({what}): HTTP {response.status_code}, "
             f"{content_type}, starting with {_snippet(response, 60)!r}.",

@@ -11,6 +11,8 @@ needs no HTTP library, so the screens can catch these errors without knowing htt
 
 from __future__ import annotations
 
+from rds_tui.untrusted import clean_text
+
 # What the client offered to authenticate with: "password", "certificate" or None.
 PASSWORD = "password"
 CERTIFICATE = "certificate"
@@ -44,6 +46,9 @@ class ApiError(Exception):
     Facts every error may carry: `status_code`, `url` (redacted), `base_url`,
     `server_says` (the server's own explanation: untrusted text, shown as text),
     `credentials` ("password", "certificate" or None: what was offered) and `username`.
+
+    The message and `server_says` are cleaned (rds_tui.untrusted) whoever built them: an
+    error's text is printed and shown as it is, and may quote what a server sent.
     """
 
     transient = False
@@ -59,12 +64,13 @@ class ApiError(Exception):
         credentials: str | None = None,
         username: str | None = None,
     ):
+        message = clean_text(message)
         super().__init__(message)
         self.message = message
         self.status_code = status_code
         self.url = url
         self.base_url = base_url
-        self.server_says = server_says
+        self.server_says = clean_text(server_says) if server_says is not None else None
         self.credentials = credentials
         self.username = username
 

@@ -17,6 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
 from rds_tui.constants import DASHBOARD_POLL_INTERVAL_SECONDS
+from rds_tui.credentials import plain_http_auth_warning
 from rds_tui.palette import DashboardCommands
 from rds_tui.widgets.clock import Clock
 
@@ -63,7 +64,7 @@ class RdsTuiApp(App[int]):
         self.read_only = read_only
         self._profile_store = profile_store
         self._run_store = run_store
-        self.client_factory = client_factory or default_client_factory
+        self._make_client = client_factory or default_client_factory
         self.clock = clock or Clock()
         self.bell_enabled = bell
         self.default_poll_interval = default_poll_interval
@@ -95,6 +96,20 @@ class RdsTuiApp(App[int]):
 
         return RunService(self.runs)
 
+    def client_factory(self, profile: Profile) -> Any:
+        """A client for `profile`; the first time a password would go to a server over
+        http:// (not this machine), a warning says so."""
+        warning = plain_http_auth_warning(profile.api_root, profile.username)
+        if warning:
+            self.notify(
+                warning[0].upper() + warning[1:] + ".",
+                title="Unencrypted password",
+                severity="warning",
+                timeout=20,
+                markup=False,
+            )
+        return self._make_client(profile)
+
     def poll_interval_for(self, profile: Profile | None) -> float:
         if profile is not None and profile.poll_interval:
             return float(profile.poll_interval)
@@ -117,7 +132,7 @@ class RdsTuiApp(App[int]):
         try:
             profile = self.profiles.get(name)
         except ProfileError as exc:
-            self.notify(str(exc), title="Profile", severity="error", timeout=15)
+            self.notify(str(exc), title="Profile", severity="error", timeout=15, markup=False)
             return
         if self.read_only:
             self.action_history()
@@ -130,7 +145,9 @@ class RdsTuiApp(App[int]):
         try:
             unfinished = self.runs.unfinished()
         except (OSError, ValueError) as exc:  # a broken history must not stop the dashboard
-            self.notify(f"Run history unreadable: {exc}", severity="error", timeout=15)
+            self.notify(
+                f"Run history unreadable: {exc}", severity="error", timeout=15, markup=False
+            )
             return
         if unfinished:
             newest = unfinished[0]
@@ -139,6 +156,7 @@ class RdsTuiApp(App[int]):
                 "Press h (History) and Enter to re-attach.",
                 title="Unfinished runs",
                 timeout=12,
+                markup=False,
             )
 
     # Actions -------------------------------------------------------------------------
@@ -155,11 +173,12 @@ class RdsTuiApp(App[int]):
 
     def action_toggle_bell(self) -> None:
         self.bell_enabled = not self.bell_enabled
-        self.notify(f"Terminal bell {'on' if self.bell_enabled else 'off'}")
+        self.notify(f"Terminal bell {'on' if self.bell_enabled else 'off'}", markup=False)
 
     def alert(self, message: str, *, title: str = "", severity: str = "information") -> None:
-        """A notification for an event worth looking up for; rings the bell if enabled."""
-        self.notify(message, title=title, severity=severity, timeout=10)  # type: ignore[arg-type]
+        """A notification for an event worth looking up for; rings the bell if enabled.
+        `message` is shown as plain text (it may quote the server)."""
+        self.notify(message, title=title, severity=severity, timeout=10, markup=False)  # type: ignore[arg-type]
         if self.bell_enabled:
             self.bell()
 

@@ -15,11 +15,14 @@ worth a warning, such as "the run's profile no longer exists").
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+from rds_tui.urls import without_userinfo
 
 if TYPE_CHECKING:
     from rds_tui.api import PulpClient
@@ -151,8 +154,44 @@ class ResolvedConnection:
 
 
 def normalize_api_root(value: str) -> str:
-    parts = urlsplit(value.strip())
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else value.strip()
+    parts = urlsplit(without_userinfo(value.strip()))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else parts.geturl()
+
+
+# --- Basic auth in the clear ----------------------------------------------------------
+
+# Servers already warned about in this process (the warning is said once, not per request).
+_warned_plain_http: set[str] = set()
+
+
+def is_loopback(host: str | None) -> bool:
+    """True for this machine: localhost or a loopback address (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    if host.lower().rstrip(".") in ("localhost",) or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def plain_http_auth_warning(api_root: str | None, username: str | None) -> str | None:
+    """The warning for a user name and password about to travel unencrypted (http://) to
+    another machine, the first time in this process for that server; None otherwise."""
+    if not api_root or not username:
+        return None
+    parts = urlsplit(normalize_api_root(api_root))
+    if parts.scheme != "http" or is_loopback(parts.hostname):
+        return None
+    server = f"{parts.scheme}://{parts.netloc}"
+    if server in _warned_plain_http:
+        return None
+    _warned_plain_http.add(server)
+    return (
+        f"the password of user {username!r} goes to {server} unencrypted (http://): "
+        "anyone on the network path can read it; use https://"
+    )
 
 
 def normalize_api_prefix(value: str | None) -> str:

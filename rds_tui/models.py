@@ -13,17 +13,49 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rds_tui import catalog
 from rds_tui.constants import MISSING_STATE, PULP_FINAL_STATES
+from rds_tui.untrusted import MAX_TEXT_LENGTH, clean_text
+
+# Length bounds of server and database text, in characters (rds_tui.untrusted cuts longer
+# strings and says how much it cut). One string (an error text, a description, a server
+# message) keeps MAX_TEXT_LENGTH, more than any real one. A result's `events` timeline
+# holds hundreds of short strings, one of them possibly a NOTIFY payload anyone may send:
+# each keeps EVENT_TEXT_LENGTH (the plugin itself keeps 400 bytes of an event's detail).
+EVENT_TEXT_LENGTH = 1024
+
+
+def clean_wire_document(document: Any, limit: int = MAX_TEXT_LENGTH) -> Any:
+    """A server's (or a stored) JSON document with every string cleaned: control and BiDi
+    characters and escape sequences dropped, lengths bounded (under `events`, tighter)."""
+    if isinstance(document, str):
+        return clean_text(document, limit)
+    if isinstance(document, dict):
+        return {
+            clean_text(key) if isinstance(key, str) else key: clean_wire_document(
+                value, EVENT_TEXT_LENGTH if key == "events" else limit
+            )
+            for key, value in document.items()
+        }
+    if isinstance(document, list | tuple):
+        return [clean_wire_document(item, limit) for item in document]
+    return document
 
 
 class WireModel(BaseModel):
-    """Base of every wire model: keeps unknown fields, ignores nothing silently."""
+    """Base of every wire model: keeps unknown fields, ignores nothing silently, and
+    cleans every string it is given (rds_tui.untrusted): this is where server and database
+    text enters the client, so nothing built from a model carries a terminal escape."""
 
     # defer_build: schemas are built on first use, so importing the module stays cheap.
     model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_strings(cls, data: Any) -> Any:
+        return clean_wire_document(data)
 
 
 class TaskState(str, enum.Enum):
@@ -291,6 +323,7 @@ class ProbeResult(WireModel):
     def lenient(cls, data: dict[str, Any]) -> ProbeResult:
         """Validate `data`, keeping a field whose value has an unexpected type as an
         extra (raw) value instead of failing the whole result."""
+        data = clean_wire_document(data)  # the raw values kept below are cleaned too
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

@@ -45,12 +45,23 @@ def clean_text(value: Any, limit: int = MAX_TEXT_LENGTH) -> str:
     characters removed (ESC, BEL, NUL, C1, BiDi controls, lone surrogates), at most
     `limit` characters kept."""
     text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit and _UNSAFE.search(text) is None:
+        return text  # the common case; every escape sequence starts with an unsafe character
     text = _ESCAPE_SEQUENCE.sub("", text.replace("\r\n", "\n"))
     text = _UNSAFE.sub("", text)
-    if len(text) > limit:
+    if len(text) > limit and not _already_cut(text, limit):
         omitted = len(text) - limit
         text = text[:limit] + TRUNCATION_MARK.format(omitted=omitted)
     return text
+
+
+_CUT_MARK = re.compile(re.escape(TRUNCATION_MARK).replace(r"\{omitted\}", r"\d+") + r"\Z")
+
+
+def _already_cut(text: str, limit: int) -> bool:
+    # Cleaning twice (the wire models nest) must not cut the first cut's mark.
+    mark = _CUT_MARK.search(text)
+    return mark is not None and mark.start() <= limit
 
 
 def clean(value: Any, limit: int = MAX_TEXT_LENGTH) -> Any:

@@ -11,10 +11,11 @@ in well under 0.3 s: no Textual, pydantic or httpx on that path.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rds_tui import __version__
 from rds_tui.credentials import ENV_API_ROOT, ENV_PASSWORD, ENV_USER
@@ -74,6 +75,48 @@ _VALUE_OPTIONS = {
 
 class UsageError(Exception):
     """A mistake in how the command was called; main() prints it and exits 2."""
+
+
+# --- the one output writer -------------------------------------------------------------
+
+
+class TerminalSafeWriter:
+    """A text stream that passes on everything except what a terminal would obey.
+
+    Every line the commands print (to stdout or stderr) may quote a server or a database:
+    the wire models clean that text already; this writer is the second line, for text
+    from anywhere else (a run file, an exception). It drops escape sequences and control
+    characters except newline and tab (rds_tui.untrusted, without a length bound). JSON
+    output stays valid: json.dumps writes controls as \\u escapes, which pass unchanged.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from rds_tui.untrusted import clean_text
+
+        self._stream.write(clean_text(text, limit=sys.maxsize))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding, ...
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def terminal_safe_output() -> Iterator[None]:
+    """Route sys.stdout and sys.stderr through TerminalSafeWriter while a command runs."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout = TerminalSafeWriter(saved[0])  # type: ignore[assignment]
+    sys.stderr = TerminalSafeWriter(saved[1])  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 # --- global connection options ---------------------------------------------------------
@@ -168,7 +211,7 @@ def connection_flags(args: argparse.Namespace) -> ConnectionFlags:
 def resolve_connection(args: argparse.Namespace, *, run: Any = None) -> ResolvedConnection:
     """rds_tui.credentials.resolve for this command line; its errors are usage errors,
     its notes and the risky choices become warnings on stderr."""
-    from rds_tui.credentials import CredentialError, resolve
+    from rds_tui.credentials import CredentialError, plain_http_auth_warning, resolve
 
     try:
         connection = resolve(connection_flags(args), run=run)
@@ -184,6 +227,9 @@ def resolve_connection(args: argparse.Namespace, *, run: Any = None) -> Resolved
         print("warning: TLS certificate verification is disabled", file=sys.stderr)
     for note in connection.notes:
         print(f"warning: {note}", file=sys.stderr)
+    cleartext = plain_http_auth_warning(connection.api_root, connection.username)
+    if cleartext:
+        print(f"warning: {cleartext}", file=sys.stderr)
     return connection
 
 
@@ -309,6 +355,11 @@ def attach_option_values(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None, *, open_dashboard: Callable[..., int] | None = None) -> int:
     """The headless commands. `open_dashboard(profile_name=..., read_only=...)` starts the
     dashboard (no command, `lab up`); rds_tui.main passes it."""
+    with terminal_safe_output():
+        return _main(argv, open_dashboard)
+
+
+def _main(argv: list[str] | None, open_dashboard: Callable[..., int] | None) -> int:
     argv = attach_option_values(sys.argv[1:] if argv is None else list(argv))
     parser = build_parser(only=requested_module(argv))
     args = parser.parse_args(argv)

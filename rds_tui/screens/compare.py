@@ -30,7 +30,7 @@ class CompareScreen(Screen):
         self.sub_title = f"Compare {self.first.id} and {self.second.id}"
         yield Header()
         yield DataTable(id="compare-table", cursor_type="row")
-        yield Static("", id="compare-cutoffs", classes="hint")
+        yield Static("", id="compare-cutoffs", classes="hint", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -40,10 +40,10 @@ class CompareScreen(Screen):
         table = self.query_one(DataTable)
         table.add_column("Test", key="test")
         for run in comparison.runs:
-            table.add_column(f"{run.profile or run.api_root} ({run.id[-4:]})", key=run.id)
+            table.add_column(Text(f"{run.profile or run.api_root} ({run.id[-4:]})"), key=run.id)
         for name in comparison.tests:
             cells = [Text(c.text, CELL_STYLES[c.kind]) for c in comparison.cells[name]]
-            table.add_row(short_label(name), *cells, key=name)
+            table.add_row(Text(short_label(name)), *cells, key=name)
         lines = [*comparison.cutoff_lines(), "The diagnosis of each run is in History (g)."]
         self.query_one("#compare-cutoffs", Static).update("\n".join(lines))
 

@@ -28,8 +28,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Static(self.title_text, classes="dialog-title")
-            yield Static(self.message, id="confirm-message", classes="dialog-body")
+            # Plain text: the message names instances, servers and tests.
+            yield Static(self.title_text, classes="dialog-title", markup=False)
+            yield Static(self.message, id="confirm-message", classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(
                     f"{self.yes_label} (y)",

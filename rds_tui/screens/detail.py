@@ -1,5 +1,8 @@
 """Detail: one task's result field by field, its event timeline, the server settings
-the probe saw, the error if any, and the raw JSON (copied to the clipboard with c)."""
+the probe saw, the error if any, and the raw JSON (copied to the clipboard with c).
+
+Every cell is a rich Text: a Table renders plain strings as markup, and this screen shows
+what the server and the database sent (a NOTIFY payload is anyone's text)."""
 
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ def key_value_table(pairs: list[tuple[str, Any]]) -> Table:
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", ratio=1)
     for key, value in pairs:
-        table.add_row(key, _value_text(value))
+        table.add_row(Text(str(key)), _value_text(value))
     return table
 
 
@@ -51,7 +54,7 @@ def timeline_table(events: list[Any]) -> Table | Text:
     table.add_column("detail", ratio=1)
     for event in events:
         if not isinstance(event, dict):
-            table.add_row("", "", str(event))
+            table.add_row("", "", Text(str(event)))
             continue
         moment = event.get("t", event.get("at"))
         kind = event.get("event") or event.get("kind") or ""
@@ -62,7 +65,7 @@ def timeline_table(events: list[Any]) -> Table | Text:
             detail = f"{detail} ({extra})" if detail else extra
         style = "bold red" if "disconnect" in str(kind) or "dead" in str(kind) else ""
         shown = f"{moment:.3f}" if isinstance(moment, int | float) else str(moment or "")
-        table.add_row(shown, Text(str(kind), style), detail)
+        table.add_row(Text(shown), Text(str(kind), style), Text(detail))
     return table
 
 
@@ -170,7 +173,10 @@ class DetailScreen(Screen):
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(self.raw_json())
-        self.notify("Task JSON copied to the clipboard (OSC 52: works over SSH in most terminals).")
+        self.notify(
+            "Task JSON copied to the clipboard (OSC 52: works over SSH in most terminals).",
+            markup=False,
+        )
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -60,5 +60,9 @@ class ShowsWorkerErrors:
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
             self.notify(  # type: ignore[attr-defined]
-                describe_error(event.worker.error), title="Error", severity="error", timeout=20
+                describe_error(event.worker.error),
+                title="Error",
+                severity="error",
+                timeout=20,
+                markup=False,
             )

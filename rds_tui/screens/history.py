@@ -54,7 +54,8 @@ class HistoryScreen(Screen):
         table: DataTable = DataTable(id="history-table", cursor_type="row", classes="panel")
         table.border_title = "Runs (newest first)"
         yield table
-        yield Static("", id="history-message", classes="hint")
+        # Plain text: messages quote run files and file-system errors.
+        yield Static("", id="history-message", classes="hint", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -96,11 +97,11 @@ class HistoryScreen(Screen):
             state = Text(run.state_summary(), "green" if run.finished else "bold cyan")
             if not run.finished:
                 state = Text("UNFINISHED: ", "bold yellow") + state
-            table.add_row(
+            table.add_row(  # Text cells: a run file's strings are never markup
                 MARK if run.id in self.marked else "",
-                run.id,
-                run.profile or run.api_root,
-                tests_label(run),
+                Text(run.id),
+                Text(run.profile or run.api_root),
+                Text(tests_label(run)),
                 state,
                 key=run.id,
             )
@@ -153,7 +154,7 @@ class HistoryScreen(Screen):
 
     def action_compare(self) -> None:
         if len(self.marked) != 2:
-            self.notify("Mark two runs with space first.", severity="warning")
+            self.notify("Mark two runs with space first.", severity="warning", markup=False)
             return
         by_id = {run.id: run for run in self.runs}
         from rds_tui.screens.compare import CompareScreen

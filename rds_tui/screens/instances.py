@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -58,7 +59,8 @@ class InstancesScreen(ShowsWorkerErrors, Screen):
         table: DataTable = DataTable(id="profiles-table", cursor_type="row", classes="panel")
         table.border_title = "Instances"
         yield table
-        yield Static("", id="profiles-message", classes="hint")
+        # Plain text: messages quote the profiles file (TOML [sections]) and the server.
+        yield Static("", id="profiles-message", classes="hint", markup=False)
         check = CheckList(
             "Press t to test the highlighted instance.", id="connection-check", classes="panel"
         )
@@ -113,7 +115,8 @@ class InstancesScreen(ShowsWorkerErrors, Screen):
             table.add_column(label, width=max([len(label), *map(len, values)]))
         table.add_column("Auth", width=max([4, *(len(p.auth_summary()) for p in self.profiles)]))
         for profile in self.profiles:
-            table.add_row(profile.name, profile.api_root, profile.auth_summary(), key=profile.name)
+            cells = (profile.name, profile.api_root, profile.auth_summary())
+            table.add_row(*map(Text, cells), key=profile.name)  # Text: never markup
         self._message("" if self.profiles else EMPTY_HINT)
         if select is not None:
             names = [profile.name for profile in self.profiles]
@@ -150,7 +153,7 @@ class InstancesScreen(ShowsWorkerErrors, Screen):
                 self._message(f"Not saved: {exc}", error=True)
                 return
             self.action_reload(select=profile.name)
-            self.notify(f"Saved instance {profile.name} to {self.app.profiles.path}")
+            self.notify(f"Saved instance {profile.name} to {self.app.profiles.path}", markup=False)
 
         return save
 
@@ -170,7 +173,7 @@ class InstancesScreen(ShowsWorkerErrors, Screen):
                 self._message(f"Not deleted: {exc}", error=True)
                 return
             self.action_reload()
-            self.notify(f"Deleted instance {profile.name}")
+            self.notify(f"Deleted instance {profile.name}", markup=False)
 
         self.app.push_screen(
             ConfirmScreen(
@@ -216,7 +219,7 @@ class InstancesScreen(ShowsWorkerErrors, Screen):
         if profile is None:
             return
         check = self.query_one(CheckList)
-        check.border_title = f"Connection check: {profile.name}"
+        check.border_title = Text(f"Connection check: {profile.name}")
         check.show([CheckLine(f"Contacting {profile.api_root} ...", PENDING)])
         self._test_connection(profile)
 

@@ -91,7 +91,8 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
             self.profile.name, self.run_record.api_root, self.run_record.id, id="run-header"
         )
         yield TaskTable(self.app.clock.monotonic, id="task-table")
-        yield Static("", id="task-summary", classes="hint")
+        # Plain text: the summary quotes what the server and the database said.
+        yield Static("", id="task-summary", classes="hint", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -119,11 +120,11 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         """Say where the credentials come from, unless they are the run's own profile's
         (the header names it)."""
         for note in self.credential_notes:
-            self.notify(note, severity="warning", timeout=10)
+            self.notify(note, severity="warning", timeout=10, markup=False)
         source = self.credential_source
         if source != f"profile {self.run_record.profile}":
             severity = "warning" if source == SOURCE_NONE else "information"
-            self.notify(f"Credentials: {source}", severity=severity, timeout=10)
+            self.notify(f"Credentials: {source}", severity=severity, timeout=10, markup=False)
 
     # Timers and rows -----------------------------------------------------------------
 
@@ -206,7 +207,7 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
             self.header.retry_in = event.retry_in
             self._tick()
         elif isinstance(event, m.PollRecovered):
-            self.notify(f"Server answering again after {event.outage_seconds:.0f} s.")
+            self.notify(f"Server answering again after {event.outage_seconds:.0f} s.", markup=False)
         elif isinstance(event, m.ConnectionDied):
             href = event.snapshot.task_href
             # A restarted watch (p) reports the deaths it finds again: alert each once.
@@ -215,7 +216,10 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
             self.death_details[href] = event.detail
         elif isinstance(event, RunNotSaved):
             self.notify(
-                f"Could not save the run history: {event.error}", severity="error", timeout=20
+                f"Could not save the run history: {event.error}",
+                severity="error",
+                timeout=20,
+                markup=False,
             )
         elif isinstance(event, m.TaskFinished):
             if event.snapshot.task_href not in self.death_details or not (event.snapshot.succeeded):
@@ -278,7 +282,9 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         if snapshot is None or self.app.read_only:
             return
         if snapshot.is_final:
-            self.notify(f"{short_label(snapshot.test_name)} already ended ({snapshot.state}).")
+            self.notify(
+                f"{short_label(snapshot.test_name)} already ended ({snapshot.state}).", markup=False
+            )
             return
         self._confirm_cancel([snapshot])
 
@@ -287,7 +293,7 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
             return
         pending = [s for s in self.snapshots if not s.is_final]
         if not pending:
-            self.notify("Every task of this run has already ended.")
+            self.notify("Every task of this run has already ended.", markup=False)
             return
         self._confirm_cancel(pending)
 
@@ -318,9 +324,15 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
                 async for outcome in self.app.service.cancel(client, self.run_record, tasks):
                     requested += outcome.canceled  # else it ended meanwhile: nothing to do
         except ApiError as exc:
-            self.notify(describe_error(exc), title="Cancel failed", severity="error", timeout=20)
+            self.notify(
+                describe_error(exc),
+                title="Cancel failed",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
         else:
-            self.notify(f"Asked the server to cancel {requested} task(s).")
+            self.notify(f"Asked the server to cancel {requested} task(s).", markup=False)
         self.action_poll_now()
 
     def task_dicts(self) -> list[dict[str, Any]]:
@@ -344,6 +356,7 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         if not self.run_record.finished:
             self.notify(
                 f"Stopped watching run {self.run_record.id}; its tasks keep running. "
-                "Re-attach from History (h)."
+                "Re-attach from History (h).",
+                markup=False,
             )
         self.app.pop_screen()

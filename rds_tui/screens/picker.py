@@ -103,7 +103,8 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         # Set before the Header mounts (a change while it unmounts would crash it).
         self.sub_title = f"Pick tests for {self.profile.name} ({self.profile.api_root})"
         yield Header()
-        yield Static("", id="catalog-source", classes="hint")
+        # Plain text: the offline reason quotes the server.
+        yield Static("", id="catalog-source", classes="hint", markup=False)
         with Horizontal(id="picker-body"):
             tests: SelectionList[str] = SelectionList(id="test-list", classes="panel")
             tests.border_title = "Tests (space toggles)"
@@ -164,7 +165,7 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         self.infos = {info.name: info for info in catalog.test_infos()}
         tests.clear_options()
         tests.add_options(
-            Selection(info.title or info.name, info.name, info.name in previously)
+            Selection(Text(info.title or info.name), info.name, info.name in previously)
             for info in self.infos.values()
         )
         if tests.option_count:
@@ -288,13 +289,15 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         tests = [name for name in self.infos if name in selected]  # the catalog's order
         if not tests:
             self.notify(
-                "Select at least one test (space toggles, a selects all).", severity="warning"
+                "Select at least one test (space toggles, a selects all).",
+                severity="warning",
+                markup=False,
             )
             return
         try:
             options = self.dispatch_options()
         except ValueError as exc:
-            self.notify(str(exc), title="Options", severity="error")
+            self.notify(str(exc), title="Options", severity="error", markup=False)
             return
         duration = options["duration_minutes"] * self.time_unit_seconds
         workload = workload_sentence(
@@ -333,7 +336,7 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         from rds_tui.screens.errors import describe_error
         from rds_tui.service.runs import DispatchOptions
 
-        self.notify(f"Dispatching {len(tests)} test(s) to {self.profile.name} ...")
+        self.notify(f"Dispatching {len(tests)} test(s) to {self.profile.name} ...", markup=False)
         try:
             async with self.app.client_factory(self.profile) as client:
                 dispatched = await self.app.service.dispatch(
@@ -345,7 +348,13 @@ class PickerScreen(ShowsWorkerErrors, Screen):
                     catalog=self.catalog if self.offline_reason is None else None,
                 )
         except ApiError as exc:
-            self.notify(describe_error(exc), title="Dispatch failed", severity="error", timeout=20)
+            self.notify(
+                describe_error(exc),
+                title="Dispatch failed",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
             return
         run = dispatched.run
         if dispatched.save_error is not None:
@@ -357,7 +366,11 @@ class PickerScreen(ShowsWorkerErrors, Screen):
                 f"{run.correlation_id} (the tasks' logging_cid)."
             )
             self.notify(
-                describe_error(error), title="Dispatch failed", severity="error", timeout=20
+                describe_error(error),
+                title="Dispatch failed",
+                severity="error",
+                timeout=20,
+                markup=False,
             )
             return
         from rds_tui.screens.monitor import MonitorScreen

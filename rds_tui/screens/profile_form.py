@@ -127,7 +127,7 @@ class ProfileFormScreen(ModalScreen[Profile | None]):
         profile = self.original
         with Vertical(id="dialog", classes="dialog form-dialog"):
             title = f"Edit instance {profile.name}" if profile else "New instance"
-            yield Static(title, classes="dialog-title")
+            yield Static(title, classes="dialog-title", markup=False)
             with VerticalScroll(id="form-fields"):
                 for field, label, placeholder in TEXT_FIELDS:
                     value = self._initial(field)
@@ -140,7 +140,8 @@ class ProfileFormScreen(ModalScreen[Profile | None]):
                             id=f"field-{field}",
                             classes="form-input",
                         )
-                    yield Static("", id=f"error-{field}", classes="form-error")
+                    # Plain text: an error quotes what was typed.
+                    yield Static("", id=f"error-{field}", classes="form-error", markup=False)
                 yield Checkbox(
                     "Store the password in the profiles file (mode 0600)",
                     value=bool(profile and profile.password),

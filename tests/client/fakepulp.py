@@ -55,8 +55,48 @@ ORIGINAL_RESULT = {
 }
 
 
+# What a hostile server or database role can put in any text it sends: Rich/Textual
+# markup (a closing tag that crashes a parser, an action, a link), OSC 52 (writes the
+# clipboard), CSI (rewrites a line), BEL, NUL, a C1 CSI, BiDi overrides, and 10 kB.
+HOSTILE_MARKUP = "[/x] [@click=app.quit]quit[/] [link=http://x]link[/link]"
+HOSTILE = (
+    HOSTILE_MARKUP
+    + " \x1b]52;c;cm0gLXJmIH4K\x07\x1b[2K\x1b[1APASSED\r\x00\x07\x9b31m\u202eevil\u2066"
+    + "A" * 10_000
+)
+# The bytes a terminal would obey: none of them may reach an output.
+TERMINAL_CONTROLS = ("\x1b", "\x07", "\x00", "\x9b", "\u202e", "\u2066", "\r")
+
+
+def hostile_result(hostile: str) -> dict:
+    """A probe result whose every text field (and a NOTIFY payload) is `hostile`."""
+    return {
+        **ORIGINAL_RESULT,
+        "test": hostile,
+        "status": hostile,
+        "error": {"type": hostile, "message": hostile},
+        "test_name": "test_1_idle_connection",
+        "disconnected": True,
+        "seconds_to_disconnect": 2402.5,
+        "detected_by": hostile,
+        "server_message": hostile,
+        "client_message": hostile,
+        "sqlstate": "57P05",
+        "server_settings": {"idle_session_timeout": hostile},
+        "events": [
+            {"t": 0.0, "event": "connect", "detail": hostile},
+            {"t": 1.0, "event": "notification", "detail": hostile, "payload": hostile},
+            {"t": 2402.5, "event": hostile, "detail": hostile},
+        ],
+    }
+
+
 class FakePulp:
-    """Start with `with FakePulp() as pulp:`; `pulp.url` is the --api-root."""
+    """Start with `with FakePulp() as pulp:`; `pulp.url` is the --api-root.
+
+    `hostile`: a string the server puts in every text it sends (catalog, 202, progress,
+    task errors, results, error bodies), as a compromised server or a database role
+    sending NOTIFY payloads could."""
 
     def __init__(
         self,
@@ -68,13 +108,17 @@ class FakePulp:
         final_state: str = "completed",
         result: dict | None = None,
         tls: ssl.SSLContext | None = None,
+        hostile: str | None = None,
     ) -> None:
         self.users = users if users is not None else {"admin": "password"}
         self.enabled = enabled
         self.plugin_installed = plugin_installed
         self.polls_to_finish = polls_to_finish
         self.final_state = final_state
-        self.result = result if result is not None else ORIGINAL_RESULT
+        self.hostile = hostile
+        if result is None:
+            result = hostile_result(hostile) if hostile is not None else ORIGINAL_RESULT
+        self.result = result
         # With TLS, a verified client certificate authenticates as "admin" (mTLS).
         self.tls = tls
         self.tasks: dict[str, dict] = {}  # id -> {"polls": n, "name": test, "cid": ...}
@@ -151,7 +195,38 @@ class FakePulp:
             "progress_reports": [],
             "result": self.result if state == "completed" else None,
         }
+        if self.hostile is not None:
+            if state == "failed":
+                data["error"] = {"description": self.hostile, "traceback": self.hostile}
+            data["progress_reports"] = [
+                {"message": self.hostile, "code": self.hostile, "state": "running", "done": 1}
+            ]
         return data
+
+    def catalog(self) -> dict:
+        """The GET answer: the guide's, or with `hostile`, hostile text in every field
+        (and the plugin's `tests` details)."""
+        if self.hostile is None:
+            return GUIDE_CATALOG
+        return {
+            **GUIDE_CATALOG,
+            "descriptions": {name: self.hostile for name in TEST_NAMES},
+            "tests": [
+                {
+                    "name": name,
+                    "title": self.hostile,
+                    "description": self.hostile,
+                    "tells_you": self.hostile,
+                    "expected_outcome": self.hostile,
+                }
+                for name in TEST_NAMES
+            ],
+            "plugin_version": self.hostile,
+        }
+
+    def says(self, text: str) -> str:
+        """An error body's text: with `hostile`, the server's words followed by it."""
+        return text if self.hostile is None else f"{text} {self.hostile}"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -199,7 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self._user() in (None, False):
             self._send(
                 401,
-                {"detail": "Invalid username/password."},
+                {"detail": self.pulp.says("Invalid username/password.")},
                 {"WWW-Authenticate": 'Basic realm="api"'},
             )
             return True
@@ -222,7 +297,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/api/pulp/rds-connection-tests/":
             if not self.pulp.plugin_installed:
                 return self._send(404, b"<h1>Not Found</h1>")
-            return self._send(200, GUIDE_CATALOG)
+            return self._send(200, self.pulp.catalog())
         if self._refused_login():
             return None
         if path == "/pulp/api/v3/tasks/":
@@ -240,7 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
             task_id = path.rstrip("/").rsplit("/", 1)[-1]
             if task_id in self.pulp.tasks:
                 return self._send(200, self.pulp.task_json(task_id))
-        return self._send(404, {"detail": "Not found."})
+        return self._send(404, {"detail": self.pulp.says("Not found.")})
 
     def do_POST(self) -> None:
         path, _ = self._record()
@@ -253,8 +328,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(
                 403,
                 {
-                    "error": "RDS connection tests are not enabled.",
-                    "hint": "Set RDS_CONNECTION_TESTS_ENABLED = True",
+                    "error": self.pulp.says("RDS connection tests are not enabled."),
+                    "hint": self.pulp.says("Set RDS_CONNECTION_TESTS_ENABLED = True"),
                 },
             )
         tasks = []
@@ -268,7 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
                 }
                 tasks.append(
                     {
-                        "test_name": name,
+                        "test_name": self.pulp.says(name),
                         "task_id": task_id,
                         "task_href": f"/pulp/api/v3/tasks/{task_id}/",
                     }
@@ -276,10 +351,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(
             202,
             {
-                "message": f"Dispatched {len(tasks)} test(s)",
+                "message": self.pulp.says(f"Dispatched {len(tasks)} test(s)"),
                 "tasks": tasks,
                 "run_sequentially": body.get("run_sequentially", False),
-                "note": "Each test runs for approximately 50 minutes. Monitor task status via task_href.",
+                "note": self.pulp.says(
+                    "Each test runs for approximately 50 minutes. Monitor task status via task_href."
+                ),
             },
         )
 
@@ -292,7 +369,9 @@ class _Handler(BaseHTTPRequestHandler):
         with self.pulp._lock:
             current = self.pulp.task_json(task_id)
             if current["state"] in ("completed", "failed", "canceled", "skipped"):
-                return self._send(409, {"detail": f"Task is in a final state: {current['state']}"})
+                return self._send(
+                    409, {"detail": self.pulp.says(f"Task is in a final state: {current['state']}")}
+                )
             self.pulp.tasks[task_id]["canceled"] = True
             data = self.pulp.task_json(task_id)
         data["state"] = "canceling"

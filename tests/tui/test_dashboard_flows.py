@@ -65,7 +65,7 @@ async def test_create_an_instance_with_a_validated_form(make_app, profile_store)
         assert saved.poll_interval == 15
         assert saved.password is None and saved.password_env == "STAGING_PASSWORD"
         table = app.screen.query_one(DataTable)
-        assert table.get_row_at(0)[0] == "staging"
+        assert str(table.get_row_at(0)[0]) == "staging"  # a Text cell: never markup
 
 
 async def test_a_typed_password_is_only_stored_when_asked(make_app, profile_store):
@@ -619,7 +619,8 @@ async def test_import_pulp_cli_profiles(make_app, profile_store, tmp_path, monke
         message = shown_text(app.screen.query_one("#profiles-message"))
         assert "Imported from pulp-cli: pulp-cli, staging" in message
         table = app.screen.query_one(DataTable)
-        assert [table.get_row_at(i)[0] for i in range(table.row_count)] == ["pulp-cli", "staging"]
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert names == ["pulp-cli", "staging"]
         assert profile_store.get("staging").api_root == "https://staging.example.com"
         # pulp-cli's password is not copied unless asked for.
         assert profile_store.get("pulp-cli").password is None

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -96,3 +97,11 @@ def test_report_diagnoses_a_real_run(lab, capsys, monkeypatch):
     assert [r["test_name"] for r in csv_rows] == list(rows)
     code, out, _ = run_cli(capsys, "runs")
     assert "finished: 7 completed" in out.splitlines()[1]
+    # The ticket's other shapes: Jira markup with Collect next, and the picture.
+    code, wiki, _ = run_cli(capsys, "report", "last", "--format", "jira", "--offline")
+    assert code == EXIT_OK and "h2. Collect next" in wiki
+    assert "|test\\_6\\_listen\\_notify|completed|DIED|" in wiki
+    code, svg, _ = run_cli(capsys, "report", "last", "--format", "svg", "--offline")
+    picture = ET.fromstring(svg)
+    lanes = "".join(picture.itertext()).replace("\xa0", " ")
+    assert "6 LISTEN" in lanes and "57P05" in lanes

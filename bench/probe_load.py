@@ -24,8 +24,10 @@ a result under the timeline's bound plus a few KiB.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
+from typing import TextIO
 
 import httpx
 import psycopg
@@ -138,7 +140,8 @@ def measure_one(lab: dict, client: httpx.Client, test: str, floor: float, window
     }
 
 
-def figures(window: float = 40) -> list[dict]:
+def figures(window: float = 40, out: TextIO = sys.stdout) -> list[dict]:
+    """The figures; the readable lines go to `out` as they come."""
     lab_options = {
         "workers": 1,
         "idle_timeout": 3600,
@@ -151,7 +154,10 @@ def figures(window: float = 40) -> list[dict]:
             base_url=lab["api_root"], auth=(lab["username"], lab["password"]), timeout=30
         )
         floor = client.get(ENDPOINT).json()["min_interval_seconds"]
-        print(f"smallest allowed interval on a 60 s-unit server: {floor:g} s ({machine()})")
+        print(
+            f"smallest allowed interval on a 60 s-unit server: {floor:g} s ({machine()})",
+            file=out,
+        )
         for test in TESTS:
             row = measure_one(lab, client, test, floor, window)
             print(
@@ -160,6 +166,7 @@ def figures(window: float = 40) -> list[dict]:
                 f"result {row['result_bytes']} bytes ({row['events']} events, "
                 f"{row['events_dropped']} dropped; {row['flooded']} 8000-byte NOTIFYs flooded "
                 f"in), task {row['state']}",
+                file=out,
                 flush=True,
             )
             short = test.split("_")[1]
@@ -179,7 +186,8 @@ def main() -> None:
     parser = argument_parser(__doc__)
     parser.add_argument("--window", type=float, default=40, help="seconds measured (default 40)")
     args = parser.parse_args()
-    found = figures(args.window)
+    # With --json, stdout is the JSON only.
+    found = figures(args.window, sys.stderr if args.json else sys.stdout)
     if args.json:
         print_json(found)
 

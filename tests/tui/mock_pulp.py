@@ -144,6 +144,22 @@ class MockPulp:
     # The task ids each task-list request asked for, in order.
     polled_ids: list[list[str]] = field(default_factory=list)
     dispatched: list[dict[str, Any]] = field(default_factory=list)
+    # Text the server puts in everything it says (tests/client/fakepulp.py's HOSTILE):
+    # catalog, 202, progress messages, error bodies, the status; None: a normal server.
+    hostile: str | None = None
+
+    def says(self, text: str) -> str:
+        return text if self.hostile is None else f"{text} {self.hostile}"
+
+    def catalog(self) -> dict:
+        catalog = plugin_catalog(self.cutoff, self.unit, self.enabled, self.in_transaction_cutoff)
+        if self.hostile is not None:
+            catalog["descriptions"] = {name: self.hostile for name in catalog["descriptions"]}
+            for test in catalog["tests"]:
+                for key in ("title", "description", "tells_you", "expected_outcome"):
+                    test[key] = self.hostile
+            catalog["plugin_version"] = self.hostile
+        return catalog
 
     # --- what tests do to the server ---
 
@@ -157,7 +173,11 @@ class MockPulp:
             "started_at": None,
             "finished_at": None,
             "error": None,
-            "progress_reports": [],
+            "progress_reports": (
+                [{"message": self.hostile, "code": self.hostile, "state": "running"}]
+                if self.hostile is not None
+                else []
+            ),
             "result": None,
             "test_name": test_name,
         }
@@ -193,7 +213,7 @@ class MockPulp:
             return self._json(
                 200,
                 {
-                    "versions": [{"component": "core", "version": "3.123.1"}],
+                    "versions": [{"component": "core", "version": self.says("3.123.1")}],
                     "online_workers": workers,
                 },
             )
@@ -203,20 +223,15 @@ class MockPulp:
                     404, text="<h1>Not Found</h1>", headers={"content-type": "text/html"}
                 )
             if request.method == "GET":
-                return self._json(
-                    200,
-                    plugin_catalog(
-                        self.cutoff, self.unit, self.enabled, self.in_transaction_cutoff
-                    ),
-                )
+                return self._json(200, self.catalog())
             if not self._authenticated(request):
                 return self._unauthorized()
             if not self.enabled:
                 return self._json(
                     403,
                     {
-                        "error": "RDS connection tests are not enabled.",
-                        "hint": "Set RDS_CONNECTION_TESTS_ENABLED = True.",
+                        "error": self.says("RDS connection tests are not enabled."),
+                        "hint": self.says("Set RDS_CONNECTION_TESTS_ENABLED = True."),
                     },
                 )
             body = json.loads(request.content)
@@ -226,7 +241,7 @@ class MockPulp:
                 task_id = self.add_task(name)
                 tasks.append(
                     {
-                        "test_name": name,
+                        "test_name": self.says(name),
                         "task_id": task_id,
                         "task_href": self.tasks[task_id]["pulp_href"],
                     }
@@ -235,14 +250,16 @@ class MockPulp:
             return self._json(
                 202,
                 {
-                    "message": f"Dispatched {len(tasks)} test(s)",
+                    "message": self.says(f"Dispatched {len(tasks)} test(s)"),
                     "tasks": tasks,
                     "run_sequentially": body.get("run_sequentially", False),
                     "duration_minutes": duration,
                     "time_unit_seconds": self.unit,
                     **cutoffs(self.cutoff, self.in_transaction_cutoff),
-                    "note": f"Each test runs for approximately {duration} minutes. "
-                    "Monitor task status via task_href.",
+                    "note": self.says(
+                        f"Each test runs for approximately {duration} minutes. "
+                        "Monitor task status via task_href."
+                    ),
                 },
             )
         if path == LOGIN_PATH and self.login_endpoint:
@@ -265,14 +282,14 @@ class MockPulp:
                 return self._json(200, {"count": len(results), "results": results})
             task_id = path.rstrip("/").rsplit("/", 1)[-1]
             if task_id not in self.tasks:
-                return self._json(404, {"detail": "Not found."})
+                return self._json(404, {"detail": self.says("Not found.")})
             if request.method == "PATCH":
                 task = self.tasks[task_id]
                 if task["state"] in ("completed", "failed", "canceled", "skipped"):
-                    return self._json(409, {"detail": "Task is already final."})
+                    return self._json(409, {"detail": self.says("Task is already final.")})
                 task["state"] = "canceling"
             return self._json(200, self._public(task_id))
-        return self._json(404, {"detail": "Not found."})
+        return self._json(404, {"detail": self.says("Not found.")})
 
     def _public(self, task_id: str) -> dict[str, Any]:
         return {k: v for k, v in self.tasks[task_id].items() if k != "test_name"}
@@ -282,10 +299,9 @@ class MockPulp:
         # No Date header: the dashboard's fixed test clock then needs no skew correction.
         return httpx.Response(status, json=body)
 
-    @staticmethod
-    def _unauthorized() -> httpx.Response:
+    def _unauthorized(self) -> httpx.Response:
         return httpx.Response(
             401,
-            json={"detail": "Invalid username/password."},
+            json={"detail": self.says("Invalid username/password.")},
             headers={"WWW-Authenticate": 'Basic realm="api"'},
         )

@@ -35,8 +35,15 @@ def umask_file_mode() -> int:
 
 
 def ensure_private_dir(directory: Path) -> None:
-    """Create `directory` (and parents) if missing; new directories are 0700."""
-    directory.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    """Create `directory` (and parents) if missing; new directories are 0700, the parents
+    too (Path.mkdir(parents=True) would give them the umask's mode, e.g. 0755)."""
+    missing = []
+    while not directory.exists() and directory.parent != directory:
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # created meanwhile by another process
+            path.mkdir(mode=PRIVATE_DIR_MODE)
 
 
 def atomic_write_bytes(path: Path, data: bytes, mode: int = PRIVATE_FILE_MODE) -> None:

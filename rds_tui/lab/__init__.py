@@ -2,9 +2,10 @@
 
 A real, time-scaled copy of a Pulp deployment behind a proxy, started as child
 processes of this machine on free ports of 127.0.0.1. pulpcore's own connections go
-straight to PostgreSQL; the probes' connections go through PgBouncer, and the probe
-role carries PostgreSQL's idle timeouts (session-mode PgBouncer never cuts an idle
-client that holds a server connection, see the proxy notes).
+straight to PostgreSQL; the probes' connections go through the proxy. With PgBouncer
+(the default) the probe role carries PostgreSQL's idle timeouts (session-mode PgBouncer
+never cuts an idle client that holds a server connection, see the proxy notes); with
+pgpool-II the proxy itself cuts idle clients and the database's timeouts are off.
 
 One job per module:
   options         LabOptions: what kind of lab to start, validated
@@ -13,7 +14,8 @@ One job per module:
   processes       supervision: tracked process groups, /proc, ports, private files
   postgres        the cluster, its roles and timeouts, SQL as superuser
   template_cache  migrated clusters kept for warm starts
-  pgbouncer       the proxy's configuration and start
+  pgbouncer       PgBouncer's configuration and start
+  pgpool          pgpool-II's configuration and start
   pulp            pulpcore's settings, migration, API and workers (worker_launcher)
   watchdog        stops a lab whose owner died
   lifecycle       start / status / stop: the order of the steps and their undoing

@@ -8,6 +8,8 @@ shown by type and message, never as a traceback.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.worker import Worker, WorkerState
 
 from rds_tui import remedies
@@ -51,6 +53,12 @@ def describe_error(exc: BaseException) -> str:
     return f"Unexpected {type(exc).__name__}: {exc}"
 
 
+def notify_error(widget: Any, error: BaseException | str, title: str = "") -> None:
+    """An error toast, long enough to read; plain text, as it may quote the server."""
+    message = error if isinstance(error, str) else describe_error(error)
+    widget.notify(message, title=title, severity="error", timeout=20, markup=False)
+
+
 class ShowsWorkerErrors:
     """Mixin for screens with background jobs (their @work has exit_on_error=False):
     an unexpected failure becomes a message in the screen and the dashboard keeps
@@ -59,10 +67,4 @@ class ShowsWorkerErrors:
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.error is not None:
-            self.notify(  # type: ignore[attr-defined]
-                describe_error(event.worker.error),
-                title="Error",
-                severity="error",
-                timeout=20,
-                markup=False,
-            )
+            notify_error(self, event.worker.error, "Error")

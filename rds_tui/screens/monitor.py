@@ -21,7 +21,7 @@ from rds_tui.outcome import RunTiming
 from rds_tui.profiles import Profile
 from rds_tui.runs import Run
 from rds_tui.screens.confirm import ConfirmScreen
-from rds_tui.screens.errors import ShowsWorkerErrors, describe_error
+from rds_tui.screens.errors import ShowsWorkerErrors, describe_error, notify_error
 from rds_tui.service.runs import RunNotSaved, stored_snapshots
 from rds_tui.widgets.run_header import RunHeader
 from rds_tui.widgets.task_table import TaskRow, TaskTable, build_row, short_label
@@ -215,12 +215,7 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
                 self._deaths.append(f"{short_label(event.snapshot.test_name)}: {event.detail}")
             self.death_details[href] = event.detail
         elif isinstance(event, RunNotSaved):
-            self.notify(
-                f"Could not save the run history: {event.error}",
-                severity="error",
-                timeout=20,
-                markup=False,
-            )
+            notify_error(self, f"Could not save the run history: {event.error}")
         elif isinstance(event, m.TaskFinished):
             if event.snapshot.task_href not in self.death_details or not (event.snapshot.succeeded):
                 # A probe that stops on its disconnect ends right after: one alert is enough.
@@ -324,13 +319,7 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
                 async for outcome in self.app.service.cancel(client, self.run_record, tasks):
                     requested += outcome.canceled  # else it ended meanwhile: nothing to do
         except ApiError as exc:
-            self.notify(
-                describe_error(exc),
-                title="Cancel failed",
-                severity="error",
-                timeout=20,
-                markup=False,
-            )
+            notify_error(self, exc, "Cancel failed")
         else:
             self.notify(f"Asked the server to cancel {requested} task(s).", markup=False)
         self.action_poll_now()

@@ -40,7 +40,7 @@ from rds_tui.constants import (
 from rds_tui.models import Catalog, TestInfo
 from rds_tui.profiles import Profile
 from rds_tui.screens.confirm import ConfirmScreen
-from rds_tui.screens.errors import ShowsWorkerErrors
+from rds_tui.screens.errors import ShowsWorkerErrors, notify_error
 from rds_tui.widgets.timer_bar import format_clock
 
 if TYPE_CHECKING:
@@ -333,7 +333,6 @@ class PickerScreen(ShowsWorkerErrors, Screen):
     async def _dispatch(self, tests: list[str], options: dict[str, Any]) -> None:
         from rds_tui.api_errors import ApiError
         from rds_tui.runs import RunError
-        from rds_tui.screens.errors import describe_error
         from rds_tui.service.runs import DispatchOptions
 
         self.notify(f"Dispatching {len(tests)} test(s) to {self.profile.name} ...", markup=False)
@@ -348,13 +347,7 @@ class PickerScreen(ShowsWorkerErrors, Screen):
                     catalog=self.catalog if self.offline_reason is None else None,
                 )
         except ApiError as exc:
-            self.notify(
-                describe_error(exc),
-                title="Dispatch failed",
-                severity="error",
-                timeout=20,
-                markup=False,
-            )
+            notify_error(self, exc, "Dispatch failed")
             return
         run = dispatched.run
         if dispatched.save_error is not None:
@@ -365,13 +358,7 @@ class PickerScreen(ShowsWorkerErrors, Screen):
                 f"({dispatched.save_error}). Tasks: {ids}; correlation id "
                 f"{run.correlation_id} (the tasks' logging_cid)."
             )
-            self.notify(
-                describe_error(error),
-                title="Dispatch failed",
-                severity="error",
-                timeout=20,
-                markup=False,
-            )
+            notify_error(self, error, "Dispatch failed")
             return
         from rds_tui.screens.monitor import MonitorScreen
 

@@ -36,6 +36,9 @@ def hostile_tasks() -> list[dict]:
     tasks = session_mode_matrix()
     result = tasks[0]["result"]
     result["server_message"] = HOSTILE
+    for field in ("status", "detected_by", "client_message"):  # every text column too
+        result[field] = HOSTILE
+    tasks[1]["result"]["error"] = {"type": HOSTILE, "message": HOSTILE}
     result["events"] = [{"t": 1.0, "event": "notification", "detail": HOSTILE}]
     tasks[2]["error"] = {"description": '=HYPERLINK("http://evil")' + HOSTILE}
     return tasks

@@ -5,6 +5,7 @@ Validation is strict on purpose: JSON booleans are not integers, strings are not
 would start the wrong 50-minute experiment. Every message names what is allowed.
 """
 
+import math
 from typing import ClassVar
 
 from drf_spectacular.types import OpenApiTypes
@@ -13,7 +14,7 @@ from rest_framework import serializers
 
 from pulp_rds_tests.app import config
 from pulp_rds_tests.app.parsers import shortened, shown
-from pulp_rds_tests.probes import TEST_NAMES
+from pulp_rds_tests.probes import ACCEPTED_TEST_NAMES
 
 DEFAULT_DURATION_MINUTES = 50
 MIN_DURATION_MINUTES = 1
@@ -81,6 +82,10 @@ class DurationField(serializers.Field):
 )
 class IntervalField(serializers.Field):
     def to_internal_value(self, data):
+        return self.checked(data)
+
+    @staticmethod
+    def checked(data) -> float:
         floor = config.min_interval_seconds()
         if (
             isinstance(data, bool)
@@ -99,10 +104,36 @@ class IntervalField(serializers.Field):
 
 @extend_schema_field(
     {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_INTERVAL_SECONDS,
+        "description": "Whole seconds (TCP keepalive timers count whole seconds), at least "
+        "the catalog's min_interval_seconds and 1.",
+    }
+)
+class KeepaliveIntervalField(serializers.Field):
+    """Test 9's keepalive interval: an interval, also a whole number of seconds >= 1."""
+
+    def to_internal_value(self, data):
+        seconds = IntervalField.checked(data)
+        if seconds < 1 or not seconds.is_integer():
+            raise serializers.ValidationError(
+                "must be a whole number of seconds from "
+                f"{max(1, math.ceil(config.min_interval_seconds()))} to {MAX_INTERVAL_SECONDS} "
+                f"(TCP keepalive timers count whole seconds), got {shown(data)}."
+            )
+        return int(seconds)
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(
+    {
         "type": "array",
         "minItems": 1,
         "uniqueItems": True,
-        "items": {"type": "string", "enum": list(TEST_NAMES)},
+        "items": {"type": "string", "enum": list(ACCEPTED_TEST_NAMES)},
     }
 )
 class TestNamesField(serializers.Field):
@@ -135,10 +166,11 @@ class TestNamesField(serializers.Field):
                     f"{_names([item])} is listed twice; list each test once."
                 )
             seen.add(item)
-        unknown = [item for item in data if item not in TEST_NAMES]
+        unknown = [item for item in data if item not in ACCEPTED_TEST_NAMES]
         if unknown:
             raise serializers.ValidationError(
-                f"unknown test name(s): {_names(unknown)}. Available: {', '.join(TEST_NAMES)}."
+                f"unknown test name(s): {_names(unknown)}. "
+                f"Available: {', '.join(ACCEPTED_TEST_NAMES)}."
             )
         return data
 
@@ -159,12 +191,17 @@ class DispatchRequestSerializer(serializers.Serializer):
     )
     heartbeat_interval_seconds = IntervalField(
         required=False,
-        help_text="Seconds between heartbeats (test 2, default one time unit) and between "
-        "rounds of work (test 4, default two time units).",
+        help_text="Seconds between heartbeats (tests 2 and 8, default one time unit) and "
+        "between rounds of work (test 4, default two time units).",
     )
     notify_interval_seconds = IntervalField(
         required=False,
         help_text="Seconds between NOTIFYs of test 7's sender (default two time units).",
+    )
+    keepalive_interval_seconds = KeepaliveIntervalField(
+        required=False,
+        help_text="Test 9: seconds of idleness before the first TCP keepalive and between "
+        "keepalives (libpq keepalives_idle and keepalives_interval; default one time unit).",
     )
     stop_on_disconnect = StrictBooleanField(
         default=True,
@@ -200,10 +237,19 @@ class TestInfoSerializer(serializers.Serializer):
     proxy_pins = serializers.BooleanField(
         help_text="Whether AWS RDS Proxy pins a connection that behaves like this test."
     )
+    fix_pattern = serializers.BooleanField(
+        help_text="A fix pattern (tests 8, 9): run by name, not among available_tests."
+    )
 
 
 class CatalogResponseSerializer(serializers.Serializer):
-    available_tests = serializers.ListField(child=serializers.CharField())
+    available_tests = serializers.ListField(
+        child=serializers.CharField(), help_text="The guide's seven tests."
+    )
+    fix_tests = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The fix patterns (tests 8, 9): accepted by POST, never part of 'all'.",
+    )
     descriptions = serializers.DictField(child=serializers.CharField())
     usage = serializers.DictField()
     tests = TestInfoSerializer(many=True)
@@ -215,7 +261,8 @@ class CatalogResponseSerializer(serializers.Serializer):
     )
     time_unit_seconds = serializers.FloatField()
     min_interval_seconds = serializers.FloatField(
-        help_text="The shortest heartbeat_interval_seconds or notify_interval_seconds accepted."
+        help_text="The shortest heartbeat_interval_seconds, notify_interval_seconds or "
+        "keepalive_interval_seconds accepted (keepalives: also at least 1 s)."
     )
     enabled = serializers.BooleanField()
     max_active = serializers.IntegerField()

@@ -108,6 +108,7 @@ def _run(
     stop_on_disconnect: bool = True,
     heartbeat_interval_seconds: float | None = None,
     notify_interval_seconds: float | None = None,
+    keepalive_interval_seconds: int | None = None,
 ) -> dict:
     task = Task.current()
     options = ProbeOptions(
@@ -119,6 +120,7 @@ def _run(
         expected_in_transaction_cutoff_seconds=config.expected_in_transaction_cutoff_seconds(),
         heartbeat_interval_seconds=heartbeat_interval_seconds,
         notify_interval_seconds=notify_interval_seconds,
+        keepalive_interval_seconds=keepalive_interval_seconds,
         stop_on_disconnect=stop_on_disconnect,
     )
     alias = f"rds_probe_{task.pk.hex}"
@@ -150,3 +152,5 @@ test_4_transaction_with_work = _entry_point("test_4_transaction_with_work")
 test_5_session_variable = _entry_point("test_5_session_variable")
 test_6_listen_notify = _entry_point("test_6_listen_notify")
 test_7_listen_with_activity = _entry_point("test_7_listen_with_activity")
+test_8_listen_with_heartbeat = _entry_point("test_8_listen_with_heartbeat")
+test_9_tcp_keepalive = _entry_point("test_9_tcp_keepalive")

@@ -1,6 +1,6 @@
-"""The seven connection probes: psycopg and Django connections, nothing of HTTP."""
+"""The connection probes: psycopg and Django connections, nothing of HTTP."""
 
-from .catalog import CATALOG, TEST_NAMES, TestSpec, get_spec
+from .catalog import ACCEPTED_TEST_NAMES, CATALOG, FIX_TEST_NAMES, TEST_NAMES, TestSpec, get_spec
 from .progress import ProgressSink
 from .runner import ProbeAbandoned, ProbeOptions, run_probe
 from .target import (
@@ -13,7 +13,9 @@ from .target import (
 from .watch import Lifeline
 
 __all__ = [
+    "ACCEPTED_TEST_NAMES",
     "CATALOG",
+    "FIX_TEST_NAMES",
     "TEST_NAMES",
     "Lifeline",
     "ProbeAbandoned",

@@ -1,7 +1,9 @@
-"""The seven connection patterns as users see them: names, texts and expectations.
+"""The connection patterns as users see them: names, texts and expectations.
 
-The names and the one-line descriptions are the original endpoint's (the remote trigger
-guide shows them verbatim); clients and the original command-line tool rely on them.
+The seven are the original endpoint's (the remote trigger guide shows their names and
+one-line descriptions verbatim; clients and the original command-line tool rely on them).
+Two fix patterns follow them: they test the candidate fixes (a client heartbeat on a
+LISTEN connection, TCP keepalives) and are never part of "all the tests".
 """
 
 from dataclasses import dataclass
@@ -21,6 +23,8 @@ class TestSpec:
     # Whether AWS RDS Proxy pins a connection that behaves like this pattern
     # (SET and LISTEN pin; a transaction holds its backend only until COMMIT).
     proxy_pins: bool
+    # A fix pattern (tests 8 and 9): accepted by POST, listed apart from the guide's seven.
+    fix_pattern: bool = False
 
 
 CATALOG: tuple[TestSpec, ...] = (
@@ -96,9 +100,38 @@ CATALOG: tuple[TestSpec, ...] = (
         "activity it dies like test 6.",
         proxy_pins=True,
     ),
+    TestSpec(
+        name="test_8_listen_with_heartbeat",
+        number=8,
+        title="Test 8 - LISTEN with Client Heartbeat",
+        description="LISTEN with heartbeat test (50 min) - fix: SELECT 1 every interval",
+        tells_you="Whether a LISTENing connection survives when its client sends SELECT 1 "
+        "every heartbeat_interval_seconds: the change Pulp's workers would make.",
+        expected_outcome="Pinned; stays alive if client statements count as activity and "
+        "the heartbeat is shorter than the idle timeout.",
+        proxy_pins=True,
+        fix_pattern=True,
+    ),
+    TestSpec(
+        name="test_9_tcp_keepalive",
+        number=9,
+        title="Test 9 - Idle with TCP Keepalives",
+        description="TCP keepalive test (50 min) - fix: keepalives every interval",
+        tells_you="Whether TCP keepalives (libpq keepalives_idle/interval/count) count as "
+        "activity: the cheapest change, in Django's DATABASES OPTIONS.",
+        expected_outcome="Dies at the idle timeout unless the proxy counts keepalives as "
+        "activity (PostgreSQL, PgBouncer and pgpool do not).",
+        proxy_pins=False,
+        fix_pattern=True,
+    ),
 )
 
-TEST_NAMES: tuple[str, ...] = tuple(spec.name for spec in CATALOG)
+# The guide's seven: the GET's available_tests and what "all the tests" means.
+TEST_NAMES: tuple[str, ...] = tuple(spec.name for spec in CATALOG if not spec.fix_pattern)
+# The fix patterns, run on purpose (by name), never by "all".
+FIX_TEST_NAMES: tuple[str, ...] = tuple(spec.name for spec in CATALOG if spec.fix_pattern)
+# Every name a POST accepts.
+ACCEPTED_TEST_NAMES: tuple[str, ...] = TEST_NAMES + FIX_TEST_NAMES
 _BY_NAME = {spec.name: spec for spec in CATALOG}
 
 

@@ -1,4 +1,4 @@
-"""The seven connection patterns: what each sends after the opening query, and when.
+"""The connection patterns: what each sends after the opening query, and when.
 
 Every statement is fixed text; the only request-derived value, the task id, travels as a
 bound parameter or, for channel names, through psycopg.sql.Identifier.
@@ -6,6 +6,7 @@ bound parameter or, for channel names, through psycopg.sql.Identifier.
 
 from psycopg import sql
 
+from . import keepalive
 from .runner import ProbeRun, ProbeSession
 
 
@@ -14,9 +15,15 @@ class Pattern:
 
     # Default periodic interval in time units; None: the pattern never acts while holding.
     default_interval_units: float | None = None
+    # Whether the pattern LISTENs (its result counts notifications received, 0 included).
+    listens = False
 
     def __init__(self, run: ProbeRun):
         self.run = run
+
+    def connect_params(self) -> dict:
+        """libpq parameters of the probe's connection beyond the target's own."""
+        return {}
 
     def periodic_interval(self) -> float | None:
         if self.default_interval_units is None:
@@ -43,13 +50,18 @@ class IdleConnection(Pattern):
     pass
 
 
+def _heartbeat(run: ProbeRun, session: ProbeSession) -> None:
+    """One heartbeat: a statement the server answers, with the backend it ran on."""
+    rows = session.query("heartbeat", "SELECT pg_backend_pid()")
+    run.saw_backend_pid(rows[0][0])
+    run.count_heartbeat()
+
+
 class ActiveHeartbeat(Pattern):
     default_interval_units = 1
 
     def periodic(self, session: ProbeSession) -> None:
-        rows = session.query("heartbeat", "SELECT pg_backend_pid()")
-        self.run.saw_backend_pid(rows[0][0])
-        self.run.count_heartbeat()
+        _heartbeat(self.run, session)
 
 
 class LongTransaction(Pattern):
@@ -112,6 +124,8 @@ class SessionVariable(Pattern):
 
 
 class ListenNotify(Pattern):
+    listens = True
+
     def setup(self, session: ProbeSession) -> None:
         channel = self.run.options.channel
         session.query("listen", sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
@@ -128,6 +142,32 @@ class ListenWithActivity(ListenNotify):
             self.run.sender.stop()
 
 
+class ListenWithHeartbeat(ListenNotify):
+    """The fix for Pulp's workers: LISTEN, plus a client heartbeat, watched between beats."""
+
+    default_interval_units = ActiveHeartbeat.default_interval_units
+
+    def periodic(self, session: ProbeSession) -> None:
+        _heartbeat(self.run, session)
+
+
+class TcpKeepalive(IdleConnection):
+    """Idle, with TCP keepalives: whether keepalives count as activity."""
+
+    def connect_params(self) -> dict:
+        return keepalive.libpq_parameters(self.run.options.keepalive_interval)
+
+    def setup(self, session: ProbeSession) -> None:
+        requested = self.connect_params()
+        on_socket = keepalive.socket_keepalive(session.conn.pgconn.socket)
+        self.run.extra["keepalive_interval_seconds"] = self.run.options.keepalive_interval
+        self.run.extra["tcp_keepalive"] = {
+            "requested": requested,
+            "socket": on_socket,
+        }
+        self.run.timeline.add("keepalive", f"socket keepalive settings: {on_socket}")
+
+
 PATTERNS: dict[str, type[Pattern]] = {
     "test_1_idle_connection": IdleConnection,
     "test_2_active_heartbeat": ActiveHeartbeat,
@@ -136,4 +176,6 @@ PATTERNS: dict[str, type[Pattern]] = {
     "test_5_session_variable": SessionVariable,
     "test_6_listen_notify": ListenNotify,
     "test_7_listen_with_activity": ListenWithActivity,
+    "test_8_listen_with_heartbeat": ListenWithHeartbeat,
+    "test_9_tcp_keepalive": TcpKeepalive,
 }

@@ -44,6 +44,8 @@ class ProbeOptions:
     # None: the pattern's default, in time units (see patterns.py).
     heartbeat_interval_seconds: float | None = None
     notify_interval_seconds: float | None = None
+    # Test 9: whole seconds; None: one time unit (at least 1 s).
+    keepalive_interval_seconds: int | None = None
     stop_on_disconnect: bool = True
     # How long a statement may go unanswered before the connection counts as lost;
     # None: 30 s, or two time units if longer.
@@ -63,6 +65,11 @@ class ProbeOptions:
     def notify_interval(self) -> float:
         """Test 7's sender interval: two time units unless given."""
         return self.notify_interval_seconds or 2 * self.time_unit_seconds
+
+    @property
+    def keepalive_interval(self) -> int:
+        """Test 9's keepalive idle time and interval: one time unit unless given."""
+        return self.keepalive_interval_seconds or max(1, math.ceil(self.time_unit_seconds))
 
     @property
     def answer_timeout(self) -> float:
@@ -239,7 +246,9 @@ class ProbeRun:
         conn = watch = session = None
         try:
             try:
-                conn = self.target.connect(self.options.application_name)
+                conn = self.target.connect(
+                    self.options.application_name, **self.pattern.connect_params()
+                )
             except psycopg.Error as exc:
                 self._fail("connect", exc)
                 return self.result()
@@ -444,7 +453,7 @@ class ProbeRun:
         alive = self.connected and d is None and self.error is None
         sent = self.sender.sent if self.sender else None
         received = self.notifications_received
-        if self.spec.number in (6, 7) and received is None and self.connected:
+        if self.pattern.listens and received is None and self.connected:
             received = 0
         return {
             "test": self.spec.title,

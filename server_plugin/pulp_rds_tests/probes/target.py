@@ -41,8 +41,9 @@ class ProbeTarget:
     def __repr__(self) -> str:
         return f"ProbeTarget({self.describe()!r})"
 
-    def connect(self, application_name: str) -> psycopg.Connection:
-        return self.opener(**{**self.params, "application_name": application_name})
+    def connect(self, application_name: str, **extra) -> psycopg.Connection:
+        """A fresh connection; `extra` adds libpq parameters (e.g. test 9's keepalives)."""
+        return self.opener(**{**self.params, **extra, "application_name": application_name})
 
     def describe(self) -> dict:
         """Host, port, database and user: what a result may show (never the password)."""

@@ -525,6 +525,7 @@ class PulpClient:
         heartbeat_interval_seconds: float | None = None,
         notify_interval_seconds: float | None = None,
         stop_on_disconnect: bool | None = None,
+        keepalive_interval_seconds: int | None = None,
     ) -> DispatchResponse:
         """POST the tests endpoint: dispatch `tests`; returns the 202's task list."""
         what = "dispatching tests"
@@ -535,6 +536,7 @@ class PulpClient:
             heartbeat_interval_seconds=heartbeat_interval_seconds,
             notify_interval_seconds=notify_interval_seconds,
             stop_on_disconnect=stop_on_disconnect,
+            keepalive_interval_seconds=keepalive_interval_seconds,
         )
         response = await self._request("POST", TESTS_ENDPOINT, what=what, json=request.to_json())
         body = self._raise_for_status(response, what=what, tests_endpoint=True)

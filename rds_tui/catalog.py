@@ -1,4 +1,5 @@
-"""The seven connection tests as the client knows them, without asking a server.
+"""The connection tests as the client knows them, without asking a server: the guide's
+seven, and the two fix patterns (tests 8 and 9) that are only run by name or by `verify`.
 
 Used as the offline fallback of `rds_connection_tests --list`, to describe tests in the
 dispatch output, and to fill in what the original pulp-service endpoint does not send
@@ -86,8 +87,36 @@ BUILTIN_CATALOG: tuple[BuiltinTest, ...] = (
     ),
 )
 
+# The fix patterns: never part of "all the tests" (--all, the picker's default view).
+FIX_CATALOG: tuple[BuiltinTest, ...] = (
+    BuiltinTest(
+        "test_8_listen_with_heartbeat",
+        "LISTEN with client heartbeat",
+        "LISTEN with heartbeat test (50 min) - fix: SELECT 1 every interval",
+        "Test if a client heartbeat keeps a LISTEN connection alive",
+        "Stays alive if the heartbeat is shorter than the idle timeout",
+        True,
+    ),
+    BuiltinTest(
+        "test_9_tcp_keepalive",
+        "Idle with TCP keepalives",
+        "TCP keepalive test (50 min) - fix: keepalives every interval",
+        "Test if TCP keepalives count as activity",
+        "Dies at the idle timeout unless the proxy counts keepalives",
+        False,
+    ),
+)
+
+# The guide's seven, in its order: what --all runs.
 TEST_NAMES: tuple[str, ...] = tuple(test.name for test in BUILTIN_CATALOG)
-_BY_NAME = {test.name: test for test in BUILTIN_CATALOG}
+FIX_TEST_NAMES: tuple[str, ...] = tuple(test.name for test in FIX_CATALOG)
+HEARTBEAT_FIX_TEST = "test_8_listen_with_heartbeat"
+KEEPALIVE_FIX_TEST = "test_9_tcp_keepalive"
+# The control a fix is measured against: LISTEN, idle (what Pulp's workers hold today).
+CONTROL_TEST = "test_6_listen_notify"
+# Every test this client knows, the seven first.
+KNOWN_TEST_NAMES: tuple[str, ...] = TEST_NAMES + FIX_TEST_NAMES
+_BY_NAME = {test.name: test for test in BUILTIN_CATALOG + FIX_CATALOG}
 
 
 def get(name: str) -> BuiltinTest | None:
@@ -109,7 +138,7 @@ def resolve_name(text: str) -> str | None:
     if text in _BY_NAME:
         return text
     if text.isdigit():
-        matches = [n for n in TEST_NAMES if n.startswith(f"test_{int(text)}_")]
+        matches = [n for n in KNOWN_TEST_NAMES if n.startswith(f"test_{int(text)}_")]
     else:
-        matches = [n for n in TEST_NAMES if n.startswith(text)]
+        matches = [n for n in KNOWN_TEST_NAMES if n.startswith(text)]
     return matches[0] if len(matches) == 1 else None

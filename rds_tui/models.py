@@ -132,6 +132,8 @@ class Catalog(WireModel):
     """The GET response. Only `available_tests` is required (the original's shape)."""
 
     available_tests: list[str]
+    # The fix patterns (tests 8, 9) the server accepts by name; empty: an older plugin.
+    fix_tests: list[str] = Field(default_factory=list)
     descriptions: dict[str, str] = Field(default_factory=dict)
     usage: dict[str, Any] | None = None
     tests: list[TestInfo] = Field(default_factory=list)
@@ -141,12 +143,12 @@ class Catalog(WireModel):
     max_active: int | None = None
     plugin_version: str | None = None
 
-    def test_infos(self) -> list[TestInfo]:
-        """Every available test, in the server's order, merged from `tests`,
-        `descriptions` and the built-in catalog (in that order of preference)."""
+    def test_infos(self, names: list[str] | None = None) -> list[TestInfo]:
+        """Every available test (or the tests `names`), in the server's order, merged from
+        `tests`, `descriptions` and the built-in catalog (in that order of preference)."""
         detailed = {t.name: t for t in self.tests}
         infos = []
-        for name in self.available_tests:
+        for name in self.available_tests if names is None else names:
             builtin = catalog.get(name)
             info = detailed.get(name) or TestInfo(name=name)
             defaults = {
@@ -161,11 +163,16 @@ class Catalog(WireModel):
             infos.append(info.model_copy(update=missing) if missing else info)
         return infos
 
+    def fix_test_infos(self) -> list[TestInfo]:
+        """The fix patterns (tests 8, 9) the server accepts, described like test_infos."""
+        return self.test_infos(self.fix_tests)
+
     @classmethod
     def builtin(cls) -> Catalog:
         """The catalog this client knows without a server."""
         return cls(
             available_tests=list(catalog.TEST_NAMES),
+            fix_tests=list(catalog.FIX_TEST_NAMES),
             descriptions={t.name: t.description for t in catalog.BUILTIN_CATALOG},
             tests=[
                 TestInfo(
@@ -176,7 +183,7 @@ class Catalog(WireModel):
                     expected_outcome=t.expected_outcome,
                     pinned_by_rds_proxy=t.pinned_by_rds_proxy,
                 )
-                for t in catalog.BUILTIN_CATALOG
+                for t in catalog.BUILTIN_CATALOG + catalog.FIX_CATALOG
             ],
         )
 
@@ -194,6 +201,8 @@ class DispatchRequest(WireModel):
     heartbeat_interval_seconds: float | None = None
     notify_interval_seconds: float | None = None
     stop_on_disconnect: bool | None = None
+    # Test 9's TCP keepalive interval, whole seconds (plugins with fix patterns only).
+    keepalive_interval_seconds: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)

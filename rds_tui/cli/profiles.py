@@ -253,7 +253,7 @@ def _test_names(requested: list[str] | None) -> list[str] | None:
         if name is None:
             raise UsageError(
                 f"-t {text}: not a test; use a name, its number or a unique prefix of: "
-                + ", ".join(catalog.TEST_NAMES)
+                + ", ".join(catalog.KNOWN_TEST_NAMES)
             )
         names.append(name)
     return names

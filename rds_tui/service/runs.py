@@ -50,6 +50,8 @@ class DispatchOptions:
     heartbeat_interval_seconds: float | None = None
     notify_interval_seconds: float | None = None
     stop_on_disconnect: bool | None = None
+    # Test 9's TCP keepalive interval (whole seconds).
+    keepalive_interval_seconds: int | None = None
 
     def request(self) -> dict[str, Any]:
         """Keyword arguments of PulpClient.dispatch (unset options left out)."""
@@ -59,6 +61,7 @@ class DispatchOptions:
             "heartbeat_interval_seconds": self.heartbeat_interval_seconds,
             "notify_interval_seconds": self.notify_interval_seconds,
             "stop_on_disconnect": self.stop_on_disconnect,
+            "keepalive_interval_seconds": self.keepalive_interval_seconds,
         }
         return {key: value for key, value in values.items() if value is not None}
 
@@ -196,6 +199,7 @@ class RunService:
             **_server_timing(response, catalog),
             "heartbeat_interval_seconds": options.heartbeat_interval_seconds,
             "notify_interval_seconds": options.notify_interval_seconds,
+            "keepalive_interval_seconds": options.keepalive_interval_seconds,
             "stop_on_disconnect": options.stop_on_disconnect,
             "poll_interval": poll_interval,
         }

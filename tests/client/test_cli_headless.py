@@ -313,8 +313,8 @@ def test_server_refuses(capsys, server, message):
         (["rds_connection_tests", "-t", "1"], "no server given"),
         (["--api-root", "http://x", "rds_connection_tests"], "no tests chosen"),
         (
-            ["--api-root", "http://x", "rds_connection_tests", "-t", "test_9"],
-            "unknown test 'test_9'",
+            ["--api-root", "http://x", "rds_connection_tests", "-t", "test_10"],
+            "unknown test 'test_10'",
         ),
         (["--api-root", "http://x", "rds_connection_tests", "-t", "1", "--all"], "either --all"),
         (

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from pulp_rds_tests.probes.catalog import CATALOG, TEST_NAMES
+from pulp_rds_tests.probes.catalog import CATALOG, FIX_TEST_NAMES, TEST_NAMES
 
 from rds_tui.api import PulpClient
 
@@ -36,7 +36,8 @@ def plugin_catalog(
     with a real server's."""
     return {
         "available_tests": list(TEST_NAMES),
-        "descriptions": {spec.name: spec.description for spec in CATALOG},
+        "fix_tests": list(FIX_TEST_NAMES),
+        "descriptions": {spec.name: spec.description for spec in CATALOG if not spec.fix_pattern},
         "usage": {
             "endpoint": TESTS_PATH,
             "method": "POST",
@@ -54,6 +55,7 @@ def plugin_catalog(
                 "tells_you": spec.tells_you,
                 "expected_outcome": spec.expected_outcome,
                 "proxy_pins": spec.proxy_pins,
+                "fix_pattern": spec.fix_pattern,
             }
             for spec in CATALOG
         ],

@@ -570,7 +570,7 @@ def _finish(run: Any, client: Any, snapshots: list[Any], as_json: bool) -> int:
 
     not_completed = [s for s in snapshots if not s.succeeded]
     tasks = [s.as_dict() for s in snapshots]
-    summary, diagnosis = _report(tasks)
+    summary, diagnosis = _report(tasks, run.profile)
     collect = report.collect_lines(run, tasks, report_profile(run))
     if as_json:
         document = _run_document(run, client, snapshots)
@@ -605,11 +605,11 @@ def _finish(run: Any, client: Any, snapshots: list[Any], as_json: bool) -> int:
     return cli.EXIT_OK if not not_completed else cli.EXIT_TASKS_FAILED
 
 
-def _report(tasks: list[dict[str, Any]]) -> tuple[list[str], Any]:
+def _report(tasks: list[dict[str, Any]], profile: str | None = None) -> tuple[list[str], Any]:
     """The TEST SUMMARY lines and the diagnosis (rds_tui.report)."""
     from rds_tui import report
 
-    return report.summary_lines(tasks), report.diagnose(tasks)
+    return report.summary_lines(tasks), report.diagnose(tasks, profile)
 
 
 def _plain(value: Any) -> Any:

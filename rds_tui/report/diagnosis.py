@@ -13,6 +13,7 @@ from typing import Any
 
 from rds_tui.constants import MISSING_STATE
 from rds_tui.models import ProbeResult
+from rds_tui.report import fixes
 from rds_tui.report.observations import (
     Observation,
     format_seconds,
@@ -49,6 +50,10 @@ class Diagnosis:
     recommendation: str = ""
     estimated_idle_cutoff_seconds: float | None = None
     in_transaction_cutoff_seconds: float | None = None
+    # What the fix patterns (tests 8, 9) showed, when the run has them.
+    fix_verdicts: list[fixes.FixVerdict] = field(default_factory=list)
+    # The Pulp settings of the fixes that held, lines to paste.
+    pulp_settings: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """Plain text for a terminal."""
@@ -57,6 +62,8 @@ class Diagnosis:
             out.append(f"  [{finding.severity}] {finding.title}")
             out.append(f"      {finding.detail}")
         out += ["", "RECOMMENDATION", f"  {self.recommendation}"]
+        if self.pulp_settings:
+            out += ["", "PULP SETTINGS"] + [f"  {line}" for line in self.pulp_settings]
         return out
 
 
@@ -76,8 +83,9 @@ def _joined(observations: list[Observation], value) -> str:
 class _Diagnoser:
     """Builds the findings one question at a time; keeps what the recommendation needs."""
 
-    def __init__(self, observations: list[Observation]):
+    def __init__(self, observations: list[Observation], profile: str | None = None):
         self.observations = observations
+        self.profile = profile
         self.tests = _by_number(observations)
         self.diagnosis = Diagnosis()
         self.notifications_count: bool | None = None
@@ -104,6 +112,7 @@ class _Diagnoser:
         self.transaction()
         self.pinning()
         self.notifications()
+        self.fixes()
         self.diagnosis.recommendation = self.recommendation()
         return self.diagnosis
 
@@ -445,6 +454,54 @@ class _Diagnoser:
                 "warning",
             )
 
+    def fixes(self) -> None:
+        """Tests 8 and 9 against the control (test 6): rds_tui.report.fixes decides."""
+        verdicts = fixes.judge_observations(self.observations)
+        self.diagnosis.fix_verdicts = verdicts
+        severity = {fixes.HOLDS: "ok", fixes.DOES_NOT_HOLD: "warning"}
+        for verdict in verdicts:
+            fix = "client heartbeat" if verdict.kind == fixes.HEARTBEAT else "TCP keepalives"
+            self.add(
+                f"Fix ({fix}): {verdict.verdict}",
+                verdict.headline(),
+                severity.get(verdict.verdict, "inconclusive"),
+            )
+            self.diagnosis.pulp_settings += verdict.settings_snippet()
+
+    def fix_sentences(self, heartbeat: int | None) -> list[str]:
+        """What the fix runs showed, in a sentence each, or the runs that would settle it."""
+        verdicts = {v.kind: v for v in self.diagnosis.fix_verdicts}
+        parts = []
+        for kind, verdict in verdicts.items():
+            if verdict.verdict == fixes.HOLDS:
+                parts.append(
+                    f"{verdict.what} kept it alive for {format_seconds(verdict.fix_held_seconds)}"
+                    f" (the control died after {format_seconds(verdict.control_died_after_seconds)}"
+                    "): apply it (PULP SETTINGS below)."
+                )
+            elif verdict.verdict == fixes.DOES_NOT_HOLD:
+                effect = (
+                    "did not count as activity" if kind == fixes.KEEPALIVE else "was not enough"
+                )
+                parts.append(f"{verdict.what} {effect}: {verdict.reason}")
+            else:
+                again = fixes.verify_command(
+                    kind, verdict.interval_seconds or heartbeat or 1, self.profile
+                )
+                parts.append(f"The {kind} check was inconclusive ({verdict.reason}) Run: {again}.")
+        missing = [kind for kind in fixes.FIXES if kind not in verdicts]
+        if missing and heartbeat is not None:
+            lines = " and ".join(
+                fixes.verify_command(kind, heartbeat, self.profile) for kind in missing
+            )
+            untested = " or ".join(
+                "a client heartbeat" if k == fixes.HEARTBEAT else "TCP keepalives" for k in missing
+            )
+            parts.append(
+                f"Whether {untested} would keep it alive is not measured yet; run: {lines}."
+            )
+        return parts
+
     def recommendation(self) -> str:
         cutoff = self.diagnosis.estimated_idle_cutoff_seconds
         listen = self.tests.get(LISTEN)
@@ -471,12 +528,15 @@ class _Diagnoser:
                 )
             elif self.notifications_count is True:
                 parts.append("Incoming notifications do reset the timer.")
+            parts += self.fix_sentences(heartbeat)
         elif self.longest_survival is not None:
             parts.append(
                 f"No idle connection was cut within {format_seconds(self.longest_survival)}. "
                 "If workers stay silent longer than that in production, run the tests with "
                 "a longer duration."
             )
+        if cutoff is None:
+            parts += self.fix_sentences(None)
         if self.notifications_dropped:
             parts.append(
                 "Notifications are being lost: do not run workers' LISTEN connections "
@@ -533,6 +593,7 @@ def _server_said(result: ProbeResult) -> str:
     return f' (server: "{code}{result.server_message or ""}")'
 
 
-def diagnose(results: list[dict[str, Any]]) -> Diagnosis:
-    """What the results say: findings and a recommendation (see module docstring)."""
-    return _Diagnoser([observe(item) for item in results]).run()
+def diagnose(results: list[dict[str, Any]], profile: str | None = None) -> Diagnosis:
+    """What the results say: findings and a recommendation (see module docstring).
+    `profile`: the run's profile, named in the `rds-tui verify` lines it suggests."""
+    return _Diagnoser([observe(item) for item in results], profile).run()

@@ -346,7 +346,11 @@ async def _dispatch_and_monitor(
     tests: list[str],
     duration: int | None,
     interval: float,
+    options: Any = None,
+    finish: Any = None,
 ) -> int:
+    """Dispatch `tests`, record the run, monitor it. `options` (DispatchOptions) replaces
+    the ones made from `duration` and --sequential; `finish` replaces _finish (verify)."""
     import uuid
 
     from rds_tui import catalog
@@ -363,7 +367,8 @@ async def _dispatch_and_monitor(
             out(f"  - {name}: {builtin.description}" if builtin else f"  - {name}")
         out()
     correlation_id = session.correlation_id = uuid.uuid4().hex
-    options = DispatchOptions(duration_minutes=duration, run_sequentially=bool(args.sequential))
+    if options is None:
+        options = DispatchOptions(duration_minutes=duration, run_sequentially=bool(args.sequential))
     service = RunService()
     try:
         async with connection.client(correlation_id=correlation_id) as client:
@@ -393,7 +398,7 @@ async def _dispatch_and_monitor(
                 else:
                     out(f"Monitoring disabled. Follow the tasks with: rds-tui watch {run.id}")
                 return cli.EXIT_OK
-            return await _monitor(session, service, client, run, interval)
+            return await _monitor(session, service, client, run, interval, finish or _finish)
     except ApiError as exc:
         extra = session.json_document if session.run is not None else {"tests": tests}
         code = _api_failure(exc, as_json, extra)
@@ -518,7 +523,9 @@ def _result_text(result: Any, run_id: str) -> str:
     return str(result)
 
 
-async def _monitor(session: _Session, service: Any, client: Any, run: Any, interval: float) -> int:
+async def _monitor(
+    session: _Session, service: Any, client: Any, run: Any, interval: float, finish: Any = None
+) -> int:
     """Poll until every task is final; the service stores finished results with the run."""
     from rds_tui.api import ApiError
     from rds_tui.monitor import Polled, PollFailed, PollRecovered
@@ -560,11 +567,19 @@ async def _monitor(session: _Session, service: Any, client: Any, run: Any, inter
         code = _api_failure(exc, as_json, session.json_document)
         err(f"Monitoring stopped. The tasks keep running; re-attach with: rds-tui watch {run.id}")
         return code
-    return _finish(run, client, snapshots, as_json)
+    return (finish or _finish)(run, client, snapshots, as_json)
 
 
-def _finish(run: Any, client: Any, snapshots: list[Any], as_json: bool) -> int:
-    """The closing lines, summary and diagnosis; the exit code from the tasks' states."""
+def _finish(
+    run: Any,
+    client: Any,
+    snapshots: list[Any],
+    as_json: bool,
+    extra_json: dict[str, Any] | None = None,
+    extra_lines: list[str] | None = None,
+) -> int:
+    """The closing lines, summary and diagnosis (then `extra_lines`; `extra_json` joins
+    the JSON document); the exit code from the tasks' states."""
     from rds_tui import report
     from rds_tui.service.runs import report_profile
 
@@ -579,6 +594,7 @@ def _finish(run: Any, client: Any, snapshots: list[Any], as_json: bool) -> int:
         if diagnosis is not None:
             document["diagnosis"] = _plain(diagnosis)
         document["collect_next"] = collect
+        document.update(extra_json or {})
         emit_json(document)
     else:
         out()
@@ -593,6 +609,8 @@ def _finish(run: Any, client: Any, snapshots: list[Any], as_json: bool) -> int:
             out()
             for line in diagnosis.lines():
                 out(line)
+        for line in extra_lines or ():
+            out(line)
         out()
         out("COLLECT NEXT")
         for line in collect:

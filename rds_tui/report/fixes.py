@@ -16,7 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from rds_tui.catalog import CONTROL_TEST, HEARTBEAT_FIX_TEST, KEEPALIVE_FIX_TEST
-from rds_tui.constants import MAX_DURATION_MINUTES
+from rds_tui.constants import (
+    DEFAULT_TIME_UNIT_SECONDS,
+    MAX_DURATION_MINUTES,
+    PRODUCTION_CUTOFF_SECONDS,
+)
 from rds_tui.report.observations import Observation, format_seconds, observe
 
 HEARTBEAT = "heartbeat"
@@ -56,6 +60,43 @@ def verify_duration_minutes(cutoff_seconds: float, time_unit_seconds: float) -> 
     return min(
         MAX_DURATION_MINUTES, max(1, math.ceil((cutoff_seconds + margin) / time_unit_seconds))
     )
+
+
+@dataclass(frozen=True)
+class VerifyPlan:
+    """How long a verify run lasts and why."""
+
+    cutoff_seconds: float
+    cutoff_source: str  # "profile NAME" | "server" | "production default"
+    time_unit_seconds: float
+    duration_minutes: int
+
+    def text(self) -> str:
+        seconds = self.duration_minutes * self.time_unit_seconds
+        return (
+            f"{self.duration_minutes} minutes of the server ({format_seconds(seconds)}): the "
+            f"expected cutoff {format_seconds(self.cutoff_seconds)} ({self.cutoff_source}) plus "
+            f"{VERIFY_MARGIN_FRACTION:.0%} (at least {VERIFY_MIN_MARGIN_UNITS} minutes), so "
+            "the control dies inside the run"
+        )
+
+
+def verify_plan(
+    server_cutoff: float | None,
+    time_unit_seconds: float | None,
+    profile_cutoff: float | None = None,
+    profile_name: str | None = None,
+) -> VerifyPlan:
+    """The cutoff to beat (the profile's, else the server's, else production's) and the
+    duration that beats it."""
+    unit = time_unit_seconds or DEFAULT_TIME_UNIT_SECONDS
+    if profile_cutoff:
+        cutoff, source = float(profile_cutoff), f"profile {profile_name}"
+    elif server_cutoff:
+        cutoff, source = float(server_cutoff), "the server's"
+    else:
+        cutoff, source = PRODUCTION_CUTOFF_SECONDS, "production's default"
+    return VerifyPlan(cutoff, source, unit, verify_duration_minutes(cutoff, unit))
 
 
 def verify_tests(kind: str) -> list[str]:

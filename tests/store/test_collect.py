@@ -24,17 +24,10 @@ from rds_tui.report.collect import (
     spans_of,
 )
 
+from .test_report_diagnosis import NAMES
+
 FIXTURE = Path(__file__).parent / "data" / "get-metric-data.json"
 START = datetime(2026, 11, 28, 9, 0, 12, tzinfo=UTC)
-NAMES = {
-    1: "test_1_idle_connection",
-    2: "test_2_active_heartbeat",
-    3: "test_3_long_transaction",
-    4: "test_4_transaction_with_work",
-    5: "test_5_session_variable",
-    6: "test_6_listen_notify",
-    7: "test_7_listen_with_activity",
-}
 PROXY_CLOSE = "server closed the connection unexpectedly"
 
 

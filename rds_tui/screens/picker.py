@@ -88,6 +88,13 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         Binding("r", "dispatch", "Run", tooltip="Dispatch the selected tests (asks first)"),
         Binding("a", "toggle_all", "All/none"),
         Binding("o", "toggle_advanced", "Options", tooltip="Show or hide advanced options"),
+        Binding(
+            "f",
+            "toggle_fix_patterns",
+            "Fix patterns",
+            tooltip="Show or hide the fix patterns (tests 8, 9: heartbeat, TCP keepalives)",
+            show=False,  # no room in an 80-column footer: the list's title names it
+        ),
         Binding("f5", "reload_catalog", "Reload catalog", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -98,6 +105,8 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         self.catalog: Catalog = Catalog.builtin()
         self.offline_reason: str | None = "not asked yet"
         self.infos: dict[str, TestInfo] = {}
+        # The guide's seven by default; `f` adds the fix patterns (tests 8 and 9).
+        self.show_fix_patterns = False
 
     def compose(self) -> ComposeResult:
         # Set before the Header mounts (a change while it unmounts would crash it).
@@ -129,6 +138,8 @@ class PickerScreen(ShowsWorkerErrors, Screen):
                     yield Input("", placeholder="default", id="heartbeat", type="number")
                     yield Label("NOTIFY every (s)")
                     yield Input("", placeholder="default", id="notify", type="number")
+                    yield Label("Keepalive every (s)")
+                    yield Input("", placeholder="default", id="keepalive", type="integer")
                 yield Checkbox(
                     "Stop a probe as soon as its connection dies", True, id="stop-on-disconnect"
                 )
@@ -162,7 +173,13 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         previously = set(tests.selected) or set(self.profile.default_tests)
         self.catalog = catalog
         self.offline_reason = offline_reason
-        self.infos = {info.name: info for info in catalog.test_infos()}
+        shown = catalog.test_infos()
+        if self.show_fix_patterns:
+            shown += catalog.fix_test_infos()
+            tests.border_title = "Tests + fix patterns (f hides them)"
+        elif catalog.fix_tests:
+            tests.border_title = "Tests (space toggles, f: fix patterns)"
+        self.infos = {info.name: info for info in shown}
         tests.clear_options()
         tests.add_options(
             Selection(Text(info.title or info.name), info.name, info.name in previously)
@@ -244,18 +261,26 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         try:
             heartbeat = self._optional_float("heartbeat")
             notify = self._optional_float("notify")
+            keepalive = self._optional_float("keepalive")
         except ValueError:
             raise ValueError(
                 "intervals are numbers of seconds (or empty for the default)"
             ) from None
-        for label, value in (("heartbeat", heartbeat), ("NOTIFY", notify)):
+        for label, value in (
+            ("heartbeat", heartbeat),
+            ("NOTIFY", notify),
+            ("keepalive", keepalive),
+        ):
             if value is not None and value <= 0:
                 raise ValueError(f"the {label} interval must be more than 0 seconds")
+        if keepalive is not None and not keepalive.is_integer():
+            raise ValueError("the keepalive interval is a whole number of seconds")
         return {
             "duration_minutes": minutes,
             "run_sequentially": self.query_one("#sequential", Switch).value,
             "heartbeat_interval_seconds": heartbeat,
             "notify_interval_seconds": notify,
+            "keepalive_interval_seconds": int(keepalive) if keepalive is not None else None,
             "stop_on_disconnect": self.query_one("#stop-on-disconnect", Checkbox).value,
         }
 
@@ -265,6 +290,12 @@ class PickerScreen(ShowsWorkerErrors, Screen):
             tests.deselect_all()
         else:
             tests.select_all()
+
+    def action_toggle_fix_patterns(self) -> None:
+        self.show_fix_patterns = not self.show_fix_patterns
+        self._show_catalog(self.catalog, self.offline_reason)
+        shown = "shown" if self.show_fix_patterns else "hidden"
+        self.notify(f"Fix patterns (tests 8, 9) {shown}.", markup=False)
 
     def action_toggle_advanced(self) -> None:
         advanced = self.query_one("#advanced", Collapsible)
@@ -331,35 +362,46 @@ class PickerScreen(ShowsWorkerErrors, Screen):
 
     @work(exclusive=True, group="dispatch", exit_on_error=False)
     async def _dispatch(self, tests: list[str], options: dict[str, Any]) -> None:
-        from rds_tui.api_errors import ApiError
-        from rds_tui.runs import RunError
         from rds_tui.service.runs import DispatchOptions
 
-        self.notify(f"Dispatching {len(tests)} test(s) to {self.profile.name} ...", markup=False)
-        try:
-            async with self.app.client_factory(self.profile) as client:
-                dispatched = await self.app.service.dispatch(
-                    client,
-                    tests,
-                    DispatchOptions(**options),
-                    profile_name=self.profile.name,
-                    poll_interval=self.app.poll_interval_for(self.profile),
-                    catalog=self.catalog if self.offline_reason is None else None,
-                )
-        except ApiError as exc:
-            notify_error(self, exc, "Dispatch failed")
-            return
-        run = dispatched.run
-        if dispatched.save_error is not None:
-            # The tasks run anyway: say how to find them again.
-            ids = ", ".join(f"{task.test_name} {task.task_id}" for task in run.tasks)
-            error = RunError(
-                f"The tests were dispatched but the run could not be saved to the history "
-                f"({dispatched.save_error}). Tasks: {ids}; correlation id "
-                f"{run.correlation_id} (the tasks' logging_cid)."
-            )
-            notify_error(self, error, "Dispatch failed")
-            return
-        from rds_tui.screens.monitor import MonitorScreen
+        catalog = self.catalog if self.offline_reason is None else None
+        await dispatch_and_monitor(self, self.profile, tests, DispatchOptions(**options), catalog)
 
-        self.app.switch_screen(MonitorScreen(run, self.profile))
+
+async def dispatch_and_monitor(
+    screen: Screen, profile: Profile, tests: list[str], options: Any, catalog: Catalog | None
+) -> None:
+    """Dispatch `tests` with `options` (DispatchOptions) through the run service, then
+    switch `screen` to the run's monitor; errors become notifications on `screen`."""
+    from rds_tui.api_errors import ApiError
+    from rds_tui.runs import RunError
+
+    app: Any = screen.app
+    screen.notify(f"Dispatching {len(tests)} test(s) to {profile.name} ...", markup=False)
+    try:
+        async with app.client_factory(profile) as client:
+            dispatched = await app.service.dispatch(
+                client,
+                tests,
+                options,
+                profile_name=profile.name,
+                poll_interval=app.poll_interval_for(profile),
+                catalog=catalog,
+            )
+    except ApiError as exc:
+        notify_error(screen, exc, "Dispatch failed")
+        return
+    run = dispatched.run
+    if dispatched.save_error is not None:
+        # The tasks run anyway: say how to find them again.
+        ids = ", ".join(f"{task.test_name} {task.task_id}" for task in run.tasks)
+        error = RunError(
+            f"The tests were dispatched but the run could not be saved to the history "
+            f"({dispatched.save_error}). Tasks: {ids}; correlation id "
+            f"{run.correlation_id} (the tasks' logging_cid)."
+        )
+        notify_error(screen, error, "Dispatch failed")
+        return
+    from rds_tui.screens.monitor import MonitorScreen
+
+    app.switch_screen(MonitorScreen(run, profile))

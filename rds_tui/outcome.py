@@ -46,6 +46,18 @@ NOTIFICATIONS_RECEIVED_CODE = "rds.notifications.received"
 CLOSED_BY_SERVER = "server"
 CLOSED_BY_PROXY_OR_NETWORK = "proxy-or-network"
 
+# The SQLSTATEs a session's end is known by (PostgreSQL's names; 08P01 is also what
+# PgBouncer sends when it ends a client at its own timeouts).
+SQLSTATE_NAMES = {
+    "57P05": "idle-session timeout",
+    "25P03": "idle-in-transaction timeout",
+    "57P01": "terminated by an administrator or a shutdown",
+    "57P02": "crash shutdown",
+    "57P03": "the server cannot accept connections now",
+    "08P01": "protocol violation",
+}
+PROXY_CLOSE_TEXT = "the proxy closed the client connection without an error (no SQLSTATE)"
+
 
 # --- the run's clock ---------------------------------------------------------------------
 
@@ -150,6 +162,29 @@ class Outcome:
         if self.died_after_seconds is not None:
             text += f" after {self.died_after_seconds:.1f} s"
         return text
+
+    def closed_by_text(self) -> str | None:
+        """Who ended the connection, in words (from `closed_by`), or None if not known."""
+        if self.closed_by == CLOSED_BY_PROXY_OR_NETWORK:
+            return PROXY_CLOSE_TEXT
+        if self.closed_by != CLOSED_BY_SERVER or not self.sqlstate:
+            return None
+        name = SQLSTATE_NAMES.get(self.sqlstate)
+        code = f"{self.sqlstate} {name}" if name else f"SQLSTATE {self.sqlstate}"
+        if self.sqlstate.startswith("08"):
+            # A connection-class error: PgBouncer's own cut looks like this too.
+            return f"the server side ended the session with an error ({code})"
+        return f"the database server terminated the session ({code})"
+
+    def cause_text(self) -> str | None:
+        """Why the connection died, in one line: who ended it (closed_by_text), with
+        the server's own words for a SQLSTATE without a name here; else the reason."""
+        closer = self.closed_by_text()
+        if closer is None:
+            return self.reason
+        if self.closed_by == CLOSED_BY_SERVER and self.sqlstate not in SQLSTATE_NAMES:
+            return f'{closer}: "{self.reason}"' if self.reason else closer
+        return closer
 
     def activity_text(self) -> str:
         """Heartbeats or notifications so far, in a few characters: "✉ 3/4", "♥ 41"."""
@@ -374,6 +409,8 @@ def _first_count(
 __all__ = [
     "CLOSED_BY_PROXY_OR_NETWORK",
     "CLOSED_BY_SERVER",
+    "PROXY_CLOSE_TEXT",
+    "SQLSTATE_NAMES",
     "Outcome",
     "RunTiming",
     "pattern_number",

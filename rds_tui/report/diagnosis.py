@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rds_tui.constants import MISSING_STATE
-from rds_tui.models import ProbeResult
+from rds_tui.outcome import CLOSED_BY_PROXY_OR_NETWORK
 from rds_tui.report import fixes
 from rds_tui.report.observations import (
     Observation,
@@ -168,10 +168,16 @@ class _Diagnoser:
             if expected:
                 if same_time(cutoff, expected):
                     compare = f" This matches the expected cutoff of {format_seconds(expected)}."
+                elif _proxy_cut(deaths) and same_time(cutoff - PROXY_CHECK_SECONDS, expected):
+                    compare = (
+                        f" This matches the expected cutoff of {format_seconds(expected)} "
+                        "plus one check of the proxy's idle timer."
+                    )
                 else:
                     compare = f" The server expected {format_seconds(expected)}."
             messages = {o.result.server_message for o in deaths if o.result.server_message}
             said = f" Server message: {'; '.join(sorted(messages))}." if messages else ""
+            said = _who_cut(deaths) + said
             bound = "within " if self.approximate else "after ~"
             measured = (
                 "Found dead when the test ended"
@@ -235,7 +241,7 @@ class _Diagnoser:
             self.add(
                 "Even a connection sending heartbeats was cut",
                 f"test 2 died after {format_seconds(observation.seconds_to_disconnect)}{count}"
-                f"{_server_said(result)}. The limit is not (only) about idleness: look for a "
+                f"{_how_it_ended(observation)}. The limit is not (only) about idleness: look for a "
                 "maximum connection lifetime or a failover at that time.",
                 "critical",
             )
@@ -266,7 +272,7 @@ class _Diagnoser:
                 f"An idle open transaction is cut "
                 f"{'after ~' if observation.precise else 'within '}{format_seconds(seconds)}",
                 f"test 3 died after {format_seconds(seconds)} idle inside its transaction, "
-                f"{relation}{_server_said(observation.result)}.{setting}",
+                f"{relation}{_how_it_ended(observation)}.{setting}",
                 "warning",
             )
         else:
@@ -299,7 +305,7 @@ class _Diagnoser:
             self.add(
                 "A working transaction was cut in a pause between its queries",
                 f"test 4 died {format_seconds(idle)} after its last query inside the "
-                f"transaction{_server_said(work.result)}: the pauses between its queries "
+                f"transaction{_how_it_ended(work)}: the pauses between its queries "
                 "reached the in-transaction timeout. Work more often than the timeout to "
                 "keep such a transaction alive.",
                 "warning",
@@ -308,7 +314,7 @@ class _Diagnoser:
             self.add(
                 "A transaction doing work was cut too",
                 f"test 4 died after {format_seconds(work.seconds_to_disconnect)}, only "
-                f"{format_seconds(idle)} after its last query{_server_said(work.result)}: "
+                f"{format_seconds(idle)} after its last query{_how_it_ended(work)}: "
                 "a limit on transaction or connection age, not on idleness.",
                 "warning",
             )
@@ -449,7 +455,7 @@ class _Diagnoser:
             self.add(
                 "LISTEN with notifications died, plain LISTEN survived",
                 f"test 7 died after {format_seconds(active.seconds_to_disconnect)}"
-                f"{_server_said(active.result)}; test 6 survived. Unexpected: check the "
+                f"{_how_it_ended(active)}; test 6 survived. Unexpected: check the "
                 "server message.",
                 "warning",
             )
@@ -586,7 +592,53 @@ def _count(number: int | None, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def _server_said(result: ProbeResult) -> str:
+# How precisely each kind of cut is timed: a proxy checks its timers periodically, so
+# its cut lands up to one check after the limit (measured: proxy-behaviour notes).
+PROXY_TIMER_TEXT = (
+    "a proxy checks its idle timer periodically, so the cut lands up to one check after "
+    "the limit (pgpool-II checks about once a second: between the limit and the limit "
+    "+ 1 s; PgBouncer every 1/3 s)"
+)
+SERVER_TIMER_TEXT = "PostgreSQL's own timers are exact to milliseconds"
+PGBOUNCER_TIMER_TEXT = "PgBouncer checks its timeouts on a 1/3-second timer"
+
+
+# The coarsest proxy timer measured: pgpool-II looks about once a second.
+PROXY_CHECK_SECONDS = 1.0
+
+
+def _proxy_cut(deaths: list[Observation]) -> bool:
+    return all(o.outcome.closed_by == CLOSED_BY_PROXY_OR_NETWORK for o in deaths)
+
+
+def _who_cut(deaths: list[Observation]) -> str:
+    """Who ended the idle connections (rds_tui.outcome decides), and how precisely that
+    kind of cut is timed; empty when the results do not say."""
+    causes = {o.outcome.closed_by_text() for o in deaths}
+    if None in causes:
+        return ""
+    if len(causes) > 1:
+        parts = "; ".join(
+            f"{', '.join(o.label for o in deaths if o.outcome.closed_by_text() == c)}: {c}"
+            for c in sorted(causes)
+        )
+        return f" Not all were cut the same way ({parts})."
+    (cause,) = causes
+    if _proxy_cut(deaths):
+        timer = PROXY_TIMER_TEXT
+    elif (deaths[0].outcome.sqlstate or "").startswith("08"):
+        timer = PGBOUNCER_TIMER_TEXT + " (PgBouncer ends its clients with 08P01)"
+    else:
+        timer = SERVER_TIMER_TEXT
+    each = "Every cut" if len(deaths) > 1 else "The cut"
+    return f" {each}: {cause}; {timer}."
+
+
+def _how_it_ended(observation: Observation) -> str:
+    """Who ended the connection, with the server's words (rds_tui.outcome decides)."""
+    if observation.outcome.closed_by_text():
+        return f" ({observation.outcome.cause_text()})"
+    result = observation.result
     if not (result.server_message or result.sqlstate):
         return ""
     code = f"{result.sqlstate}: " if result.sqlstate else ""

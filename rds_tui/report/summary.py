@@ -59,6 +59,9 @@ def _detail_lines(observation: Observation) -> list[str]:
         lines.append(
             f"Disconnected {format_seconds(result.seconds_to_disconnect)} after start{idle}{how}"
         )
+    closed_by = observation.outcome.closed_by_text() if observation.died else None
+    if closed_by:
+        lines.append(f"Cause: {closed_by}")
     if result.server_message or result.sqlstate:
         code = f"[{result.sqlstate}] " if result.sqlstate else ""
         lines.append(f"Server said: {code}{result.server_message or ''}".rstrip())

@@ -17,6 +17,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
+from rds_tui.outcome import read_outcome
 from rds_tui.widgets.task_table import TaskRow, short_label
 from rds_tui.widgets.timer_bar import TimerBar
 
@@ -76,6 +77,9 @@ def error_text(task: dict[str, Any]) -> Text:
         parts.append(("Pulp task error", task["error"]))
     if result.get("error"):
         parts.append(("Probe error", result["error"]))
+    closed_by = read_outcome(task).closed_by_text()
+    if closed_by:
+        parts.append(("Connection closed", closed_by))
     if result.get("server_message") or result.get("sqlstate"):
         parts.append(
             (
@@ -157,6 +161,9 @@ class DetailScreen(Screen):
             for key in TASK_FIELDS
             if self.task_data.get(key) is not None
         ]
+        closed_by = read_outcome(self.task_data).closed_by_text()
+        if closed_by:
+            pairs.append(("connection closed", closed_by))
         pairs += [(key, value) for key, value in self.result.items() if key not in SEPARATE_FIELDS]
         if not self.result:
             pairs.append(("result", "none yet (the result arrives when the task ends)"))

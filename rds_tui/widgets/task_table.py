@@ -196,9 +196,7 @@ def build_row(
     row.died = outcome.died is True
     if row.died:
         row.died_at = outcome.died_after_seconds
-        row.died_reason = outcome.reason
-        if outcome.sqlstate:
-            row.died_reason = f"{row.died_reason or 'closed'} ({outcome.sqlstate})"
+        row.died_reason = outcome.cause_text()
         if row.died_at is None:
             # Dead at a time the server did not give (an older plugin): the first poll
             # that saw it, kept from then on.

@@ -9,6 +9,9 @@ import psycopg
 import pytest
 from server.labpulp import ALL_TESTS, Pulp
 
+from rds_tui.outcome import PROXY_CLOSE_TEXT
+from rds_tui.report import diagnose, summary_lines
+
 pytestmark = pytest.mark.lab
 
 PGPOOL_LAB = {"workers": 7, "proxy": "pgpool", "idle_timeout": 6}
@@ -79,3 +82,19 @@ def test_notifications_keep_a_listener_alive_through_pgpool(results):
     result = results["test_7_listen_with_activity"]
     assert result["connection_alive"] is True
     assert result["notifications_received"] == result["notifications_sent"] >= 4
+
+
+def test_summary_and_diagnosis_word_the_cuts_as_a_proxy_close(results):
+    tasks = [{"state": "completed", "test_name": name, "result": result}
+             for name, result in results.items()]  # fmt: skip
+    lines = summary_lines(tasks)
+    for name in ("test_1_idle_connection", "test_5_session_variable", "test_6_listen_notify"):
+        start = lines.index(f"  • {name}")
+        block = lines[start : start + 4]
+        assert f"    Cause: {PROXY_CLOSE_TEXT}" in block, block
+    assert "proxy closed the client connection without an error" in PROXY_CLOSE_TEXT
+    idle = next(f for f in diagnose(tasks).findings if f.title.startswith("Idle connections"))
+    # The measured time depends on the proxy's timer: the finding says how coarse it is.
+    assert f"Every cut: {PROXY_CLOSE_TEXT}" in idle.detail
+    assert "pgpool-II checks about once a second" in idle.detail
+    assert "database server terminated" not in idle.detail

@@ -116,7 +116,9 @@ def test_row_of_a_dead_connection_says_when_and_how_far_from_the_cutoff():
     message = "terminating connection due to idle-session timeout"
     row = row_of(name, "completed", after=2403, **finished_dead(name, 2402.5, message=message))
     assert row.connection_text(0.0).plain == "dead 40:02 +2.5s"
-    assert "idle-session timeout (57P05)" in row.reason_line()
+    assert row.reason_line().endswith(
+        ": the database server terminated the session (57P05 idle-session timeout)"
+    )
     assert "after the expected cutoff 40:00" in row.reason_line()
 
 

@@ -22,6 +22,12 @@ FAST_POLL = 0.05
 IDLE_MSG = "terminating connection due to idle-session timeout"
 
 
+def complete(mock_pulp, task_id: str, result: dict) -> None:
+    """The task ends with `result`."""
+    now = FIXED_NOW.isoformat()
+    mock_pulp.update(task_id, state="completed", started_at=now, finished_at=now, result=result)
+
+
 async def open_picker(pilot) -> PickerScreen:
     await pilot.press("enter")
     screen = pilot.app.screen
@@ -84,12 +90,10 @@ async def finished_control_run(pilot, mock_pulp) -> MonitorScreen:
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, MonitorScreen), what="monitor")
     monitor = pilot.app.screen
     [task_id] = mock_pulp.order
-    mock_pulp.update(
+    complete(
+        mock_pulp,
         task_id,
-        state="completed",
-        started_at=FIXED_NOW.isoformat(),
-        finished_at=FIXED_NOW.isoformat(),
-        result=dead_result("test_6_listen_notify", 2402.5, IDLE_MSG),
+        dead_result("test_6_listen_notify", 2402.5, IDLE_MSG),
     )
     await wait_for(pilot, lambda: monitor.query_one(RunHeader).finished, what="the end")
     return monitor
@@ -130,19 +134,15 @@ async def test_verify_a_fix_from_the_diagnosis(make_app, mock_pulp, prod_profile
         }
         monitor = app.screen
         control, fix = mock_pulp.order[-2:]
-        mock_pulp.update(
+        complete(
+            mock_pulp,
             control,
-            state="completed",
-            started_at=FIXED_NOW.isoformat(),
-            finished_at=FIXED_NOW.isoformat(),
-            result=dead_result("test_6_listen_notify", 2400.4, IDLE_MSG),
+            dead_result("test_6_listen_notify", 2400.4, IDLE_MSG),
         )
-        mock_pulp.update(
+        complete(
+            mock_pulp,
             fix,
-            state="completed",
-            started_at=FIXED_NOW.isoformat(),
-            finished_at=FIXED_NOW.isoformat(),
-            result={
+            {
                 **dead_result("test_9_tcp_keepalive", 2400.6, IDLE_MSG),
                 "keepalive_interval_seconds": 20,
                 "tcp_keepalive": {
@@ -171,12 +171,10 @@ async def test_a_fix_that_held_shows_its_pulp_settings(make_app, mock_pulp, prod
         assert mock_pulp.dispatched[-1]["heartbeat_interval_seconds"] == 1201
         monitor = app.screen
         control, fix = mock_pulp.order[-2:]
-        mock_pulp.update(
+        complete(
+            mock_pulp,
             control,
-            state="completed",
-            started_at=FIXED_NOW.isoformat(),
-            finished_at=FIXED_NOW.isoformat(),
-            result=dead_result("test_6_listen_notify", 2400.4, IDLE_MSG),
+            dead_result("test_6_listen_notify", 2400.4, IDLE_MSG),
         )
         held = {
             **alive_result("test_8_listen_with_heartbeat", heartbeats=2),
@@ -184,12 +182,10 @@ async def test_a_fix_that_held_shows_its_pulp_settings(make_app, mock_pulp, prod
             "actual_duration_seconds": 3000.0,
             "passive_alive_at_deadline": True,
         }
-        mock_pulp.update(
+        complete(
+            mock_pulp,
             fix,
-            state="completed",
-            started_at=FIXED_NOW.isoformat(),
-            finished_at=FIXED_NOW.isoformat(),
-            result=held,
+            held,
         )
         await wait_for(pilot, lambda: monitor.query_one(RunHeader).finished, what="the end")
         await pilot.press("g")

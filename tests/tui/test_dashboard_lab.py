@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import DEFAULT_TEST_LAB
 from server.labpulp import Pulp
 
 from rds_tui.app import RdsTuiApp
@@ -126,8 +127,21 @@ async def test_whole_flow_with_the_keyboard_only(
         assert run.id in str(app.screen.query_one("DataTable").get_row_at(0)[1])
 
 
-async def test_reattach_after_restart_then_cancel(pulp, profile_store, run_store):
+@pytest.fixture(params=["default", "domains"])
+def any_lab(request, lab_factory):
+    """The default lab, and the same with Pulp domains on (as pulp-service runs)."""
+    domains = {"domains": True} if request.param == "domains" else {}
+    lab = lab_factory(**DEFAULT_TEST_LAB, **domains)
+    admin = Pulp(lab)
+    admin.cancel_all()
+    yield lab
+    admin.cancel_all()
+
+
+async def test_reattach_after_restart_then_cancel(any_lab, profile_store, run_store):
     from rds_tui.profiles import Profile
+
+    pulp = any_lab
 
     profile_store.upsert(
         Profile(
@@ -175,3 +189,5 @@ async def test_reattach_after_restart_then_cancel(pulp, profile_store, run_store
     final = run_store.get(run.id)
     states = {task.test_name: final.final[task.task_href]["state"] for task in final.tasks}
     assert states == {"test_1_idle_connection": "completed", "test_2_active_heartbeat": "canceled"}
+    tasks = "/pulp/default/api/v3/tasks/" if pulp["domains"] else "/pulp/api/v3/tasks/"
+    assert all(task.task_href.startswith(tasks) for task in final.tasks)

@@ -9,7 +9,7 @@ import httpx
 import psycopg
 import pytest
 
-from rds_tui.catalog import TEST_NAMES
+from rds_tui.catalog import FIX_TEST_NAMES, TEST_NAMES
 
 ENDPOINT = "/api/pulp/rds-connection-tests/"
 TASKS = "/pulp/api/v3/tasks/"
@@ -30,6 +30,8 @@ TRANSACTION_MODE_LAB = {
 }
 # The guide's seven tests, in its order (the client's catalog transcribes the guide).
 ALL_TESTS = list(TEST_NAMES)
+# The fix patterns (tests 8, 9): accepted by name, listed apart from the seven.
+FIX_TESTS = list(FIX_TEST_NAMES)
 
 
 class Pulp:

@@ -9,7 +9,7 @@ import httpx
 import pulp_rds_tests
 import pytest
 
-from .labpulp import ALL_TESTS, ENDPOINT, PRODUCTION_SCALE_LAB
+from .labpulp import ALL_TESTS, ENDPOINT, FIX_TESTS, PRODUCTION_SCALE_LAB
 
 pytestmark = pytest.mark.lab
 
@@ -20,6 +20,7 @@ REQUEST_FIELDS = [
     "duration_minutes",
     "heartbeat_interval_seconds",
     "notify_interval_seconds",
+    "keepalive_interval_seconds",
     "stop_on_disconnect",
 ]
 
@@ -28,17 +29,21 @@ def test_catalog_is_open_to_anonymous_callers_and_describes_every_test(lab):
     response = httpx.get(lab["api_root"] + ENDPOINT, timeout=30)
     assert response.status_code == 200
     body = response.json()
-    assert body["available_tests"] == ALL_TESTS
-    assert [test["name"] for test in body["tests"]] == ALL_TESTS
+    # The guide's seven are the available tests; the fix patterns are listed apart.
+    assert body["available_tests"] == list(body["descriptions"]) == ALL_TESTS
+    assert body["fix_tests"] == FIX_TESTS
+    assert [test["name"] for test in body["tests"]] == ALL_TESTS + FIX_TESTS
     for test in body["tests"]:
-        assert test["description"] == body["descriptions"][test["name"]]
-        for field in ("title", "tells_you", "expected_outcome"):
+        assert test["fix_pattern"] is (test["name"] in FIX_TESTS)
+        assert test["description"] == body["descriptions"].get(test["name"], test["description"])
+        for field in ("title", "description", "tells_you", "expected_outcome"):
             assert test[field].strip(), (test["name"], field)
     pinned = {test["name"] for test in body["tests"] if test["proxy_pins"]}
     assert pinned == {
         "test_5_session_variable",
         "test_6_listen_notify",
         "test_7_listen_with_activity",
+        "test_8_listen_with_heartbeat",
     }
     assert body["expected_cutoff_seconds"] == lab["idle_timeout"]
     # The lab sets the in-transaction cutoff to its idle_in_transaction_timeout.
@@ -194,6 +199,7 @@ def test_invalid_bodies_get_400_naming_the_field(pulp, body, field, words):
     assert words in error["error"]
     if field == "tests":
         assert error["available_tests"] == ALL_TESTS
+        assert error["fix_tests"] == FIX_TESTS
     assert pulp.active_rds_tasks() == []
 
 
@@ -335,7 +341,8 @@ def test_the_endpoint_is_in_the_openapi_schema(lab):
     assert list(request["properties"]) == REQUEST_FIELDS
     assert request["required"] == ["tests"]
     names_ref = request["properties"]["tests"]["items"]["$ref"]
-    assert schema["components"]["schemas"][names_ref.rsplit("/", 1)[1]]["enum"] == ALL_TESTS
+    enum = schema["components"]["schemas"][names_ref.rsplit("/", 1)[1]]["enum"]
+    assert enum == ALL_TESTS + FIX_TESTS
     assert request["properties"]["duration_minutes"]["maximum"] == 300
     assert set(post["responses"]) >= {"202", "400", "401", "403", "429"}
     response_ref = post["responses"]["202"]["content"]["application/json"]["schema"]["$ref"]

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from pulp_rds_tests.app.parsers import MAX_BODY_BYTES, UNSUPPORTED_MEDIA_TYPE_HINT, shortened
 from pulp_rds_tests.app.serializers import ErrorResponseSerializer
-from pulp_rds_tests.probes import ACCEPTED_TEST_NAMES
+from pulp_rds_tests.probes import FIX_TEST_NAMES, TEST_NAMES
 
 DISABLED_ERROR = {
     "error": "RDS connection tests are not enabled.",
@@ -47,7 +47,9 @@ def validation_error(errors: dict) -> Response:
     if field != "non_field_errors":
         body["field"] = field
     if "tests" in errors:
-        body["available_tests"] = list(ACCEPTED_TEST_NAMES)
+        # As in the catalog: the guide's seven, and the fix patterns apart.
+        body["available_tests"] = list(TEST_NAMES)
+        body["fix_tests"] = list(FIX_TEST_NAMES)
     return Response(body, status=status.HTTP_400_BAD_REQUEST)
 
 

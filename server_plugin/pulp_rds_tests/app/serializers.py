@@ -291,6 +291,7 @@ class ErrorResponseSerializer(serializers.Serializer):
     field = serializers.CharField(required=False)
     errors = serializers.DictField(required=False)
     available_tests = serializers.ListField(child=serializers.CharField(), required=False)
+    fix_tests = serializers.ListField(child=serializers.CharField(), required=False)
     hint = serializers.CharField(required=False)
     active = serializers.IntegerField(required=False)
     max_active = serializers.IntegerField(required=False)

@@ -189,8 +189,10 @@ def list_tests(args: argparse.Namespace) -> int:
         note = "no server given (--api-root or PULP_API_ROOT): showing the built-in catalog"
     if server is not None:
         entries = [(t.name, t.description or "") for t in server.test_infos()]
+        fix_tests = list(server.fix_tests)
     else:
         entries = [(t.name, t.description) for t in catalog.BUILTIN_CATALOG]
+        fix_tests = list(catalog.FIX_TEST_NAMES)
 
     if args.json:
         document: dict[str, Any] = {
@@ -198,6 +200,7 @@ def list_tests(args: argparse.Namespace) -> int:
             "api_root": connection.api_root,
             "available_tests": [name for name, _ in entries],
             "descriptions": dict(entries),
+            "fix_tests": fix_tests,
         }
         if server is not None:
             document["catalog"] = server.model_dump(mode="json")
@@ -211,6 +214,11 @@ def list_tests(args: argparse.Namespace) -> int:
         out(f"  {name}")
         out(f"    {description}")
         out()
+    if fix_tests:  # on stderr: stdout stays the guide's list
+        err(
+            f"Fix patterns (not part of --all; run them with -t 8, -t 9 or `rds-tui verify`): "
+            f"{', '.join(fix_tests)}."
+        )
     if note:
         err(f"Note: {note}.")
     return cli.EXIT_OK

@@ -4,6 +4,8 @@ the real runs in test_cli_verify_lab.py."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from rds_tui import cli
@@ -43,3 +45,24 @@ def test_a_server_without_the_fix_patterns_is_refused_before_dispatching(capsys)
         assert code == cli.EXIT_API
         assert "has no test_8_listen_with_heartbeat" in err and "Traceback" not in err
         assert not [r for r in fake.requests if r[0] == "POST"]
+
+
+def test_list_names_the_fix_patterns_apart_from_the_guides_seven(capsys):
+    code, out, err = run_cli(capsys, "rds_connection_tests", "--list")
+    assert code == cli.EXIT_OK
+    assert "test_8" not in out  # stdout stays the guide's list
+    assert "Fix patterns (not part of --all" in err and "test_9_tcp_keepalive" in err
+    code, out, _ = run_cli(capsys, "rds_connection_tests", "--list", "--json")
+    document = json.loads(out)
+    assert len(document["available_tests"]) == 7
+    assert document["fix_tests"] == ["test_8_listen_with_heartbeat", "test_9_tcp_keepalive"]
+
+
+def test_all_runs_the_seven_and_the_fix_patterns_are_picked_by_number():
+    from rds_tui.cli.tests import resolve_tests
+
+    assert len(resolve_tests(None, True)) == 7
+    assert resolve_tests(["8", "9"], False) == [
+        "test_8_listen_with_heartbeat",
+        "test_9_tcp_keepalive",
+    ]

@@ -338,6 +338,9 @@ class PulpClient:
 
     @property
     def tests_url(self) -> str:
+        """The tests endpoint: the guide's path, or its domain's with Pulp domains."""
+        if self.domain and self.domain != "default":
+            return f"/api/pulp/{self.domain}/rds-connection-tests/"
         return TESTS_ENDPOINT
 
     @property
@@ -457,10 +460,16 @@ class PulpClient:
             if tests_endpoint and (
                 body is None or not isinstance(body, dict) or "error" not in body
             ):
+                in_domain = (
+                    f", or the server has no domain '{self.domain}' (or an older plugin "
+                    "without domain endpoints)"
+                    if self.tests_url != TESTS_ENDPOINT
+                    else ""
+                )
                 raise PluginNotInstalled(
-                    f"{self.base_url} has no {TESTS_ENDPOINT} endpoint (404): the RDS connection "
+                    f"{self.base_url} has no {self.tests_url} endpoint (404): the RDS connection "
                     "tests plugin is not installed on that server, or that address is not the "
-                    "server's base URL.",
+                    f"server's base URL{in_domain}.",
                     **facts,
                 )
             raise NotFound(
@@ -512,7 +521,7 @@ class PulpClient:
     async def catalog(self) -> Catalog:
         """GET the tests endpoint: the available tests (open to anonymous callers)."""
         what = "listing tests"
-        response = await self._request("GET", TESTS_ENDPOINT, what=what)
+        response = await self._request("GET", self.tests_url, what=what)
         body = self._raise_for_status(response, what=what, tests_endpoint=True)
         return self._parse(Catalog, body, response, what)
 
@@ -538,7 +547,7 @@ class PulpClient:
             stop_on_disconnect=stop_on_disconnect,
             keepalive_interval_seconds=keepalive_interval_seconds,
         )
-        response = await self._request("POST", TESTS_ENDPOINT, what=what, json=request.to_json())
+        response = await self._request("POST", self.tests_url, what=what, json=request.to_json())
         body = self._raise_for_status(response, what=what, tests_endpoint=True)
         return self._parse(DispatchResponse, body, response, what)
 

@@ -103,3 +103,52 @@ def test_cancel_then_watch_through_domain_hrefs(lab, capsys):
     assert code == EXIT_OK and "test_2_active_heartbeat: canceling" in out
     code, out = cli(capsys, "--user", lab["username"], "watch", "last", "--poll-interval", "0.3")
     assert code == EXIT_TASKS_FAILED and "test_2_active_heartbeat: CANCELED" in out
+
+
+@pytest.fixture(scope="module")
+def second_domain(domains_lab, tmp_path_factory):
+    """A second Pulp domain ("second"), created through the API as an operator would."""
+    pulp = Pulp(domains_lab)
+    try:
+        media = tmp_path_factory.mktemp("second-domain-media")
+        response = pulp.http.post(
+            "/pulp/default/api/v3/domains/",
+            json={
+                "name": "second",
+                "storage_class": "pulpcore.app.models.storage.FileSystem",
+                "storage_settings": {"location": str(media)},
+            },
+        )
+        assert response.status_code in (201, 400), response.text  # 400: exists (re-run)
+    finally:
+        pulp.close()
+    return "second"
+
+
+def test_a_profile_of_a_second_domain_dispatches_watches_and_cancels_there(
+    lab, second_domain, capsys
+):
+    """The tasks run in the profile's domain: their hrefs are /pulp/second/..., and the
+    CLI follows them there (a domain that does not exist is a clear error)."""
+    code, _ = cli(capsys, "profiles", "add", "second", "--api-root", lab["api_root"],
+                  "--domain", second_domain, "--user", lab["username"])  # fmt: skip
+    assert code == EXIT_OK
+    code, out = cli(capsys, "--profile", "second", "rds_connection_tests", "-t", "1",
+                    "--duration", "8", "--poll-interval", "0.5")  # fmt: skip
+    assert code == EXIT_OK, out
+    assert "test_1_idle_connection: COMPLETED" in out
+    run = RunStore().get("last")
+    assert run.domain == second_domain and run.profile == "second"
+    assert run.tasks[0].task_href.startswith(f"/pulp/{second_domain}/api/v3/tasks/")
+    code, _ = cli(capsys, "--profile", "second", "rds_connection_tests", "-t", "2",
+                  "--duration", "120", "--no-monitor")  # fmt: skip
+    assert code == EXIT_OK
+    code, out = cli(capsys, "cancel", "last")
+    assert code == EXIT_OK and "test_2_active_heartbeat: canceling" in out
+    code, out = cli(capsys, "watch", "last", "--poll-interval", "0.3")
+    assert code == EXIT_TASKS_FAILED and "test_2_active_heartbeat: CANCELED" in out
+
+    code = main(["--api-root", lab["api_root"], "--user", lab["username"],
+                 "--domain", "nowhere", "rds_connection_tests", "-t", "1"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 3 and "no domain 'nowhere'" in err, err

@@ -285,13 +285,13 @@ def _test_name(given: str | None, task_name: str | None, result: ProbeResult | N
     the Pulp task's name (`pulp_rds_tests.app.tasks.test_1_...`), the original's title."""
     if given:
         return given
-    if task_name and task_name.rsplit(".", 1)[-1] in catalog.TEST_NAMES:
+    if task_name and task_name.rsplit(".", 1)[-1] in catalog.KNOWN_TEST_NAMES:
         return task_name.rsplit(".", 1)[-1]
     if result is not None and result.test_name:
         return result.test_name
     number = pattern_number(result.test if result else None)
     if number:
-        return next((n for n in catalog.TEST_NAMES if n.startswith(f"test_{number}_")), None)
+        return next((n for n in catalog.KNOWN_TEST_NAMES if n.startswith(f"test_{number}_")), None)
     return result.test if result is not None else None
 
 

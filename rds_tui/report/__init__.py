@@ -1,9 +1,10 @@
 """What a run's results mean: the TEST SUMMARY, a diagnosis, and exports.
 
 One job per module: `observations` reads results (through rds_tui.outcome), `summary`
-writes the guide's TEST SUMMARY, `diagnosis` holds the rules, `collect` what to gather from AWS next, `document` the
-ticket's report (written by `markdown` and `jira`), `picture` the SVG, `exports` the
-formats.
+writes the guide's TEST SUMMARY, `diagnosis` holds the rules, `fixes` the verdict of a
+"verify the fix" run, `collect` what to gather from AWS next, `compare` runs side by
+side, `document` the ticket's report (written by `markdown` and `jira`), `picture` the
+SVG, `exports` the formats.
 """
 
 from __future__ import annotations

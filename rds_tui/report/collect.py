@@ -103,6 +103,7 @@ class ProbeSpan:
     died: bool | None
     reason: str | None = None
     sqlstate: str | None = None
+    closed_by: str | None = None  # rds_tui.outcome's CLOSED_BY_*: who ended the connection
     pinned: bool | None = None  # a pattern RDS Proxy pins (SET, LISTEN, transactions)
     backend_pids: tuple[int, ...] = ()
     application_name: str | None = None
@@ -142,6 +143,7 @@ def span_of(item: dict[str, Any]) -> ProbeSpan:
         died=outcome.died,
         reason=outcome.reason,
         sqlstate=outcome.sqlstate,
+        closed_by=outcome.closed_by,
         pinned=builtin.pinned_by_rds_proxy if builtin else None,
         backend_pids=tuple(pids),
         application_name=application_name if isinstance(application_name, str) else None,

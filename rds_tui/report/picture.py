@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.text import Text
 
 from rds_tui.clocktext import format_clock
-from rds_tui.outcome import RunTiming
+from rds_tui.outcome import CLOSED_BY_PROXY_OR_NETWORK, CLOSED_BY_SERVER, RunTiming
 from rds_tui.report.collect import MetricSeries, ProbeSpan
 from rds_tui.untrusted import clean_text
 
@@ -117,10 +117,12 @@ def _lane_note(span: ProbeSpan, timing: RunTiming) -> Text | None:
         note.append(
             f"dead {format_clock(held)} ({'+' if delta >= 0 else '-'}{abs(delta):.1f} s) ", "red"
         )
-        if span.sqlstate:
+        if span.closed_by == CLOSED_BY_SERVER:
             note.append(f"database ended it, {span.sqlstate}", "red")
-        else:
+        elif span.closed_by == CLOSED_BY_PROXY_OR_NETWORK:
             note.append("closed, no SQLSTATE (proxy or network)", "red")
+        else:
+            note.append("closed", "red")
         if span.reason:
             room = PLOT - note.cell_len + LABEL
             if room > 8:

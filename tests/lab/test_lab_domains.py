@@ -47,6 +47,12 @@ def lab(domains_lab, monkeypatch):
         admin.close()
 
 
+def run_id_in(out: str) -> str:
+    """The run id a dispatch printed ("Run ID: 20261130-090251-5be4  (...)")."""
+    line = next(line for line in out.splitlines() if line.startswith("Run ID: "))
+    return line.split()[2]
+
+
 def cli(capsys, *argv: str) -> tuple[int, str]:
     code = main(list(argv))
     return code, capsys.readouterr().out
@@ -137,15 +143,17 @@ def test_a_profile_of_a_second_domain_dispatches_watches_and_cancels_there(
                     "--duration", "8", "--poll-interval", "0.5")  # fmt: skip
     assert code == EXIT_OK, out
     assert "test_1_idle_connection: COMPLETED" in out
-    run = RunStore().get("last")
+    # By its id: the session's history holds other tests' runs too.
+    run = RunStore().get(run_id_in(out))
     assert run.domain == second_domain and run.profile == "second"
     assert run.tasks[0].task_href.startswith(f"/pulp/{second_domain}/api/v3/tasks/")
-    code, _ = cli(capsys, "--profile", "second", "rds_connection_tests", "-t", "2",
-                  "--duration", "120", "--no-monitor")  # fmt: skip
+    code, out = cli(capsys, "--profile", "second", "rds_connection_tests", "-t", "2",
+                    "--duration", "120", "--no-monitor")  # fmt: skip
     assert code == EXIT_OK
-    code, out = cli(capsys, "cancel", "last")
+    run_id = run_id_in(out)
+    code, out = cli(capsys, "cancel", run_id)
     assert code == EXIT_OK and "test_2_active_heartbeat: canceling" in out
-    code, out = cli(capsys, "watch", "last", "--poll-interval", "0.3")
+    code, out = cli(capsys, "watch", run_id, "--poll-interval", "0.3")
     assert code == EXIT_TASKS_FAILED and "test_2_active_heartbeat: CANCELED" in out
 
     code = main(["--api-root", lab["api_root"], "--user", lab["username"],

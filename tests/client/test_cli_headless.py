@@ -450,8 +450,13 @@ def test_ctrl_c_stops_monitoring_and_says_how_to_reattach(tmp_path, stop_signal)
         process = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "rds_tui",
+                "-c",
+                # Ctrl-C as in a terminal: a suite started in the background (CI, nohup,
+                # `&`) inherits SIGINT ignored, and Python keeps ignoring it.
+                (
+                    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)"
+                    "; from rds_tui.main import main; sys.exit(main())"
+                ),
                 "--api-root",
                 pulp.url,
                 "rds_connection_tests",

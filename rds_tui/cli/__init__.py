@@ -123,6 +123,14 @@ def terminal_safe_output() -> Iterator[None]:
 # --- global connection options ---------------------------------------------------------
 
 
+def connection_parent() -> argparse.ArgumentParser:
+    """A parent parser with the global connection options, for commands that also take
+    them after the command name (they never overwrite those given before it)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    add_connection_options(parent, suppress=True)
+    return parent
+
+
 def add_connection_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
     """The guide's global options. With `suppress`, unset options leave no default, so
     the same options given after the subcommand don't overwrite those given before it."""

@@ -15,8 +15,7 @@ from rds_tui import cli
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    cli.add_connection_options(common, suppress=True)
+    common = cli.connection_parent()
     check = cli.add_command_parser(
         subparsers,
         "check",

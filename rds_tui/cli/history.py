@@ -46,8 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     runs.add_argument("--json", action="store_true", help="machine-readable output")
     runs.set_defaults(handler=runs_command)
 
-    common = argparse.ArgumentParser(add_help=False)
-    cli.add_connection_options(common, suppress=True)
+    common = cli.connection_parent()
     report = cli.add_command_parser(
         subparsers,
         "report",

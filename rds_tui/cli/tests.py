@@ -56,8 +56,7 @@ def _add_tests_option(parser: argparse.ArgumentParser, help_text: str) -> None:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    cli.add_connection_options(common, suppress=True)
+    common = cli.connection_parent()
 
     tests = cli.add_command_parser(
         subparsers,

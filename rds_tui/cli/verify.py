@@ -37,8 +37,7 @@ def _whole_seconds(text: str) -> int:
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from rds_tui.cli.tests import _duration, _positive_float
 
-    common = argparse.ArgumentParser(add_help=False)
-    cli.add_connection_options(common, suppress=True)
+    common = cli.connection_parent()
     verify = cli.add_command_parser(
         subparsers,
         "verify",

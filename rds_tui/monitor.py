@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from rds_tui.api import ApiError, PulpClient
+from rds_tui.api import ApiError
 from rds_tui.constants import MISSING_STATE
 from rds_tui.models import (
     ProgressReport,
@@ -34,6 +34,14 @@ from rds_tui.models import (
     task_id_from_href,
 )
 from rds_tui.outcome import UNKNOWN_STATE, Outcome, read_outcome
+
+
+class TaskSource(Protocol):
+    """What the monitor polls: a PulpClient, or a direct run's DirectClient."""
+
+    clock_skew_seconds: float | None
+
+    async def tasks(self, hrefs: Sequence[str]) -> list[Task]: ...
 
 
 class RunTaskLike(Protocol):
@@ -188,13 +196,13 @@ EventCallback = Callable[[MonitorEvent], Awaitable[None] | None]
 
 class RunMonitor:
     """Polls the tasks of `run` (anything with `.tasks`, each having `test_name` and
-    `task_href`) through `client`.
+    `task_href`) through `client` (a PulpClient, or a direct run's DirectClient).
 
     interval: seconds between polls. Retries after transient failures start at
     min(interval, 1 s) and double up to max(interval, 30 s).
     """
 
-    def __init__(self, client: PulpClient, run: Any, interval: float = 60.0) -> None:
+    def __init__(self, client: TaskSource, run: Any, interval: float = 60.0) -> None:
         self.client = client
         self.run_record = run
         self.interval = float(interval)

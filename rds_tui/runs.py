@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -103,6 +103,9 @@ class Run(BaseModel):
     tests: list[str] = Field(default_factory=list)
     options: dict[str, Any] = Field(default_factory=dict)
     correlation_id: str | None = None
+    # "direct": the probes ran in the client against a PostgreSQL endpoint (rds-tui
+    # probe); api_root is then that endpoint, without user or password.
+    kind: Literal["pulp", "direct"] = "pulp"
     tasks: list[RunTask] = Field(default_factory=list)
     final: dict[str, dict[str, Any]] = Field(default_factory=dict)  # task_href -> task JSON
     finished: bool = False

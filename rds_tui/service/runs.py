@@ -25,6 +25,7 @@ from rds_tui.runs import Run, RunError, RunStore, RunTask, without_secrets
 
 if TYPE_CHECKING:
     from rds_tui.api import PulpClient
+    from rds_tui.direct.engine import DirectClient
     from rds_tui.models import Catalog, DispatchResponse
     from rds_tui.profiles import Profile
     from rds_tui.report.collect import MetricSeries
@@ -211,6 +212,7 @@ class RunService:
             tests=list(tests),
             options=recorded,
             correlation_id=client.correlation_id,
+            kind=getattr(client, "kind", "pulp"),
             tasks=[
                 RunTask(test_name=task.test_name, task_id=task.task_id, task_href=task.task_href)
                 for task in response.tasks
@@ -305,6 +307,15 @@ class RunService:
             if task_id_from_href(task.task_href) not in returned_ids:
                 run.record_task(missing_task_document(task.task_href))
         return current
+
+    async def stop_direct(self, client: DirectClient, run: Run) -> None:
+        """End a direct run before its time (it lives only as long as this process):
+        every probe closes its connection and hands back what it measured so far, and
+        the run records those as canceled tasks with their partial results. RunError
+        when the history cannot be written."""
+        await client.stop()
+        await self.refresh(client, run)
+        self.save(run)
 
     def save(self, run: Run) -> None:
         """Write the run; RunError when the history cannot be written."""

@@ -46,13 +46,14 @@ environment:
   RDS_TUI_CONFIG     profiles file      RDS_TUI_DATA_DIR   run history directory
 """
 
-COMMAND_MODULES = ("tests", "verify", "check", "lab", "history", "profiles")
+COMMAND_MODULES = ("tests", "probe", "verify", "check", "lab", "history", "profiles")
 # Which module defines each command, so a command line imports only the module it runs.
 COMMAND_OWNERS = {
     "rds_connection_tests": "tests",
     "rds-connection-tests": "tests",
     "watch": "tests",
     "cancel": "tests",
+    "probe": "probe",
     "verify": "verify",
     "check": "check",
     "lab": "lab",

@@ -470,13 +470,17 @@ class StatusPrinter:
 
         self.interval = interval
         self.run_id = run.id
+        self.direct = getattr(run, "kind", "pulp") == "direct"
         self.timing = RunTiming.from_run(run)
         self.results_shown: set[str] = set()
 
     def header(self) -> None:
         out("Starting task monitoring...")
         out(f"Polling every {self.interval:g} seconds")
-        out("Press Ctrl+C to stop monitoring (tasks will continue running)")
+        if self.direct:
+            out("Press Ctrl+C to stop the probes (partial results are kept)")
+        else:
+            out("Press Ctrl+C to stop monitoring (tasks will continue running)")
 
     def status_check(self, snapshots: list[Any], elapsed_seconds: float) -> None:
         out()

@@ -220,6 +220,8 @@ class DirectClient:
         self.target = target
         self.settings = settings or DirectSettings()
         self.correlation_id = correlation_id or uuid.uuid4().hex
+        # What the last check() learned: server_version, user, backend_pid.
+        self.server: dict[str, Any] | None = None
         self._tasks: dict[str, LocalTask] = {}
         self._threads: list[threading.Thread] = []
 
@@ -280,7 +282,8 @@ class DirectClient:
 
         DirectConnectionError (worded: authentication, DNS, refused, TLS, ...) otherwise.
         """
-        return await asyncio.to_thread(self._check)
+        self.server = await asyncio.to_thread(self._check)
+        return self.server
 
     # -- the run ---------------------------------------------------------------------
 

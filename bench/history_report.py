@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from figures import argument_parser, figure, print_json
-from pulp_rds_tests.probes.timeline import Timeline
+from rds_probes.timeline import Timeline
 
 from rds_tui import catalog, report
 from rds_tui.runs import Run, RunStore, RunTask

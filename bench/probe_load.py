@@ -33,7 +33,7 @@ import httpx
 import psycopg
 from figures import argument_parser, figure, machine, print_json
 from probe_lab import throwaway_lab
-from pulp_rds_tests.probes.timeline import MAX_TIMELINE_BYTES
+from rds_probes.timeline import MAX_TIMELINE_BYTES
 
 ENDPOINT = "/api/pulp/rds-connection-tests/"
 TESTS = ["test_2_active_heartbeat", "test_4_transaction_with_work", "test_7_listen_with_activity"]

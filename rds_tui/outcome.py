@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 UNKNOWN_STATE = "unknown"  # before the first poll, or a bare result without its task
 
-# Progress report codes of the plugin (pulp_rds_tests.probes).
+# Progress report codes of the plugin (rds_probes).
 DISCONNECT_CODE = "rds.disconnect"
 HEARTBEATS_CODE = "rds.heartbeats"
 NOTIFICATIONS_SENT_CODE = "rds.notifications.sent"

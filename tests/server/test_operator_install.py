@@ -36,7 +36,7 @@ RUN_PERMISSION = "rds_tests.run_rds_connection_tests"
 REPORT = """
 import json
 from pulp_rds_tests.app import config
-from pulp_rds_tests.probes.target import release_django_alias, target_from_django
+from pulp_rds_tests.app.database import release_django_alias, target_from_django
 target = target_from_django(config.probe_database_overrides(), "rds_probe_check")
 with target.connect("rds-probe:env-check") as conn:
     port, user, idle = conn.execute(

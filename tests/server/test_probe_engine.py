@@ -9,16 +9,11 @@ import time
 
 import psycopg
 import pytest
-from pulp_rds_tests.probes import (
-    ProbeConfigError,
-    ProbeOptions,
-    ProbeTarget,
-    merge_database_settings,
-    run_probe,
-)
-from pulp_rds_tests.probes.progress import NullProgress, ProgressThrottle
-from pulp_rds_tests.probes.stats import LATENCY_SAMPLE, MAX_PIDS_LISTED, BackendPids, LatencyStats
-from pulp_rds_tests.probes.timeline import (
+from pulp_rds_tests.app.database import merge_database_settings
+from rds_probes import ProbeConfigError, ProbeOptions, ProbeTarget, run_probe
+from rds_probes.progress import NullProgress, ProgressThrottle
+from rds_probes.stats import LATENCY_SAMPLE, MAX_PIDS_LISTED, BackendPids, LatencyStats
+from rds_probes.timeline import (
     HEAD,
     MAX_DETAIL_BYTES,
     MAX_TIMELINE_BYTES,

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 
 import pytest
-from pulp_rds_tests.probes import ProbeOptions, ProbeTarget, run_probe
+from rds_probes import ProbeOptions, ProbeTarget, run_probe
 
 from .idlecutter import IdleCutter
 

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from pulp_rds_tests.probes import Lifeline, ProbeAbandoned, ProbeOptions, ProbeTarget, run_probe
+from rds_probes import Lifeline, ProbeAbandoned, ProbeOptions, ProbeTarget, run_probe
 
 pytestmark = pytest.mark.lab
 

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from pulp_rds_tests.probes.catalog import CATALOG, FIX_TEST_NAMES, TEST_NAMES
+from rds_probes.catalog import CATALOG, FIX_TEST_NAMES, TEST_NAMES
 
 from rds_tui.api import PulpClient
 

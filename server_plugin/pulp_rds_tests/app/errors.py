@@ -1,12 +1,12 @@
 """Every error answer of the endpoint, in one shape: {"error": "<what and how to fix>", ...}."""
 
 from drf_spectacular.utils import OpenApiResponse
+from rds_probes import FIX_TEST_NAMES, TEST_NAMES
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
 from pulp_rds_tests.app.parsers import MAX_BODY_BYTES, UNSUPPORTED_MEDIA_TYPE_HINT, shortened
 from pulp_rds_tests.app.serializers import ErrorResponseSerializer
-from pulp_rds_tests.probes import FIX_TEST_NAMES, TEST_NAMES
 
 DISABLED_ERROR = {
     "error": "RDS connection tests are not enabled.",

@@ -10,11 +10,11 @@ from typing import ClassVar
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rds_probes import ACCEPTED_TEST_NAMES
 from rest_framework import serializers
 
 from pulp_rds_tests.app import config
 from pulp_rds_tests.app.parsers import shortened, shown
-from pulp_rds_tests.probes import ACCEPTED_TEST_NAMES
 
 DEFAULT_DURATION_MINUTES = 50
 MIN_DURATION_MINUTES = 1

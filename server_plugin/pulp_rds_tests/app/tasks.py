@@ -1,6 +1,6 @@
 """Task entry points pulpcore dispatches: one per test, so a task's name says which test.
 
-They only orchestrate: settings in, a probe run (pulp_rds_tests.probes), progress
+They only orchestrate: settings in, a probe run (rds_probes), progress
 reports out (saved on the task's own default connection, never the probe's).
 """
 
@@ -9,15 +9,10 @@ import multiprocessing
 
 from django.db import DatabaseError, connection
 from pulpcore.plugin.models import ProgressReport, Task
+from rds_probes import Lifeline, ProbeOptions, run_probe
 
 from pulp_rds_tests.app import config
-from pulp_rds_tests.probes import (
-    Lifeline,
-    ProbeOptions,
-    release_django_alias,
-    run_probe,
-    target_from_django,
-)
+from pulp_rds_tests.app.database import release_django_alias, target_from_django
 
 TASK_NAME_PREFIX = f"{__name__}."
 _logger = logging.getLogger(__name__)
@@ -141,7 +136,7 @@ def _entry_point(test_name: str):
         return _run(test_name, **options)
 
     run.__name__ = run.__qualname__ = test_name
-    run.__doc__ = f"Run the probe {test_name} (pulp_rds_tests.probes)."
+    run.__doc__ = f"Run the probe {test_name} (rds_probes)."
     return run
 
 

@@ -1,7 +1,7 @@
 """GET/POST /api/pulp/rds-connection-tests/: the catalog, and dispatching probe tasks.
 
 The view validates, checks who may run tests, and dispatches one pulpcore task per test;
-the probes themselves live in pulp_rds_tests.probes and run in the workers.
+the probes themselves live in rds_probes and run in the workers.
 """
 
 from django.conf import settings
@@ -10,25 +10,20 @@ from drf_spectacular.utils import OpenApiExample, extend_schema
 from pulpcore.plugin.models import Task
 from pulpcore.plugin.tasking import dispatch
 from pulpcore.plugin.util import reverse
+from rds_probes import CATALOG, FIX_TEST_NAMES, TEST_NAMES, ProbeConfigError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pulp_rds_tests import __version__
 from pulp_rds_tests.app import config, errors, tasks
+from pulp_rds_tests.app.database import merge_database_settings
 from pulp_rds_tests.app.models import GATE_NAME, RUN_PERMISSION, DispatchGate
 from pulp_rds_tests.app.parsers import JSONBodyParser
 from pulp_rds_tests.app.serializers import (
     CatalogResponseSerializer,
     DispatchRequestSerializer,
     DispatchResponseSerializer,
-)
-from pulp_rds_tests.probes import (
-    CATALOG,
-    FIX_TEST_NAMES,
-    TEST_NAMES,
-    ProbeConfigError,
-    merge_database_settings,
 )
 
 ENDPOINT = "/api/pulp/rds-connection-tests/"

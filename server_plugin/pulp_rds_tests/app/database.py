@@ -1,66 +1,19 @@
-"""Where probes connect: DATABASES["default"] with RDS_CONNECTION_TESTS_DATABASE merged over it.
+"""Where the plugin's probes connect: DATABASES["default"] with RDS_CONNECTION_TESTS_DATABASE
+merged over it.
 
 The probe target is registered as its own Django connection alias (so Django fills in
 the same defaults and builds the same connection parameters as for Pulp's own
-connections), but every probe connection is opened fresh and raw: no pool, no
-`SET TIME ZONE`/`SET ROLE` from Django's connection setup, nothing on the wire except
-what the pattern itself sends.
+connections), but every probe connection is opened fresh and raw (rds_probes.ProbeTarget):
+no pool, no `SET TIME ZONE`/`SET ROLE` from Django's connection setup.
 """
 
 import copy
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
-import psycopg
+from rds_probes import ProbeConfigError, ProbeTarget
 
 # The keys of RDS_CONNECTION_TESTS_DATABASE that may override DATABASES["default"].
 OVERRIDABLE_KEYS = ("HOST", "PORT", "NAME", "USER", "PASSWORD", "OPTIONS")
-CONNECT_TIMEOUT_SECONDS = 10
-
-
-class ProbeConfigError(Exception):
-    """The probe target is misconfigured; the message says which setting and how to fix it."""
-
-
-@dataclass
-class ProbeTarget:
-    """Connection parameters of the probe target (psycopg keyword arguments)."""
-
-    params: dict
-    opener: Callable[..., psycopg.Connection] = field(default=psycopg.connect, repr=False)
-
-    def __post_init__(self):
-        self.params = dict(self.params)
-        # A probe must see exactly its own traffic: one plain connection, no automatic
-        # prepared statements (they break PgBouncer's transaction mode), statements run
-        # one by one as the pattern sends them (BEGIN/COMMIT are explicit).
-        self.params["prepare_threshold"] = None
-        self.params["autocommit"] = True
-        self.params.setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
-
-    def __repr__(self) -> str:
-        return f"ProbeTarget({self.describe()!r})"
-
-    def connect(self, application_name: str, **extra) -> psycopg.Connection:
-        """A fresh connection; `extra` adds libpq parameters (e.g. test 9's keepalives)."""
-        return self.opener(**{**self.params, **extra, "application_name": application_name})
-
-    def describe(self) -> dict:
-        """Host, port, database and user: what a result may show (never the password)."""
-        port = self.params.get("port")
-        if isinstance(port, str) and port.isdigit():
-            port = int(port)
-        return {
-            "host": self.params.get("host") or "local socket",
-            "port": port or 5432,
-            "dbname": self.params.get("dbname"),
-            "user": self.params.get("user"),
-        }
-
-    def secrets(self) -> list[str]:
-        """Values that must never appear in a result or an error message."""
-        password = self.params.get("password")
-        return [str(password)] if password else []
 
 
 def merge_database_settings(default: Mapping, overrides: Mapping | None) -> dict:

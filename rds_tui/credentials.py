@@ -247,7 +247,7 @@ def matching_profile(profiles: ProfileStore, server: Server) -> Profile | None:
     from rds_tui.profiles import ProfileError
 
     try:
-        candidates = [p for p in profiles.list() if Server.of(p) == server]
+        candidates = [p for p in profiles.list() if p.kind == "pulp" and Server.of(p) == server]
     except ProfileError:
         return None
     candidates.sort(key=lambda p: (not _has_credentials(p), p.name))
@@ -303,7 +303,7 @@ def _credential_profile(
         from rds_tui.profiles import ProfileError
 
         try:
-            own = profiles.get(run.profile)
+            own = profiles.get(run.profile).require_pulp()
         except ProfileError as exc:
             notes.append(f"the run's profile cannot be used: {exc}")
         else:
@@ -337,7 +337,7 @@ def resolve(
         from rds_tui.profiles import ProfileError
 
         try:
-            named = store.get(flags.profile)
+            named = store.get(flags.profile).require_pulp()
         except ProfileError as exc:
             raise CredentialError(str(exc)) from None
 

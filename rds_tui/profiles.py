@@ -7,6 +7,15 @@ Layout of the file (RDS_TUI_CONFIG, default: the platform's user config dir)::
     username = "admin"
     password_env = "PULP_PROD_PASSWORD"
 
+    [profiles.lab-direct]          # a PostgreSQL endpoint probed directly (rds-tui probe)
+    kind = "direct"
+    dsn = "postgresql://probe@127.0.0.1:6432/pulp"
+    password_env = "PROBE_PASSWORD"
+
+A profile without `kind` is a Pulp profile (files written before direct profiles read
+unchanged). A direct profile has `dsn` or `dsn_env`, never api_root; its DSN holds no
+password (that goes in `password_env`, or `password` when stored on purpose).
+
 A password is written to the file only when the user asks for it; otherwise the
 profile names an environment variable that holds it. The file is rewritten
 atomically with mode 0600, and a file that does not parse or validate is reported
@@ -21,16 +30,24 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from rds_tui.constants import MAX_DURATION_MINUTES, MIN_DURATION_MINUTES
 from rds_tui.filestore import atomic_write_bytes, exclusive_lock
 
 CONFIG_ENV = "RDS_TUI_CONFIG"
+DEFAULT_TIME_UNIT_SECONDS = 60.0  # one "minute" of a direct run's durations
 PULP_CLI_DEFAULT_PROFILE = "pulp-cli"
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -68,7 +85,11 @@ class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     name: str
-    api_root: str = Field(description="server base URL, like https://pulp.example.com")
+    # "pulp": a Pulp server (api_root...); "direct": a PostgreSQL endpoint (dsn or dsn_env).
+    kind: Literal["pulp", "direct"] = "pulp"
+    api_root: str | None = Field(
+        default=None, description="server base URL, like https://pulp.example.com"
+    )
     api_prefix: str = "/pulp/"
     domain: str = "default"
     username: str | None = None
@@ -90,6 +111,11 @@ class Profile(BaseModel):
     db_instance_identifier: str | None = None
     postgres_log_group: str | None = None
     proxy_log_group: str | None = None
+    # Direct profiles: the PostgreSQL DSN (without its password), or the variable holding
+    # it; and how long one lab "minute" lasts (the lab shrinks durations: 1 s).
+    dsn: str | None = None
+    dsn_env: str | None = None
+    time_unit_seconds: float = Field(default=DEFAULT_TIME_UNIT_SECONDS, gt=0)
 
     @field_validator("name")
     @classmethod
@@ -103,7 +129,9 @@ class Profile(BaseModel):
 
     @field_validator("api_root")
     @classmethod
-    def _check_api_root(cls, value: str) -> str:
+    def _check_api_root(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         value = value.strip()
         parts = urlsplit(value)
         if "@" in parts.netloc:
@@ -143,12 +171,69 @@ class Profile(BaseModel):
         value = value.strip().strip("/")
         return f"/{value}/" if value else "/"
 
-    @field_validator("password_env")
+    @field_validator("password_env", "dsn_env")
     @classmethod
-    def _check_password_env(cls, value: str | None) -> str | None:
+    def _check_env_name(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
             raise ValueError(f"{value!r} is not an environment variable name")
         return value
+
+    @field_validator("dsn")
+    @classmethod
+    def _check_dsn(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from rds_tui.direct.dsn import DsnError, parse_dsn
+
+        try:
+            params = parse_dsn(value)
+        except DsnError as exc:
+            raise ValueError(str(exc)) from None  # never quotes the DSN
+        if params.get("password"):
+            raise ValueError(
+                "the DSN holds a password; keep it out of the file's DSN: name a variable "
+                "with password_env (--password-env VAR), or store it on purpose with "
+                "--store-password (it then goes in `password`, not in the DSN)"
+            )
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Profile:
+        """Each kind has its own required fields; the other kind's fields are refused."""
+        if self.kind == "pulp":
+            if not self.api_root:
+                raise ValueError(
+                    "a Pulp profile needs api_root (the server's base URL); a direct "
+                    'PostgreSQL profile says kind = "direct" and has dsn or dsn_env'
+                )
+            given = [name for name in _DIRECT_ONLY_FIELDS if _differs(self, name)]
+            if given:
+                raise ValueError(
+                    f'{", ".join(given)} belong(s) to direct profiles (kind = "direct"); '
+                    "a Pulp profile reaches PostgreSQL through Pulp's workers"
+                )
+            return self
+        if (self.dsn is None) == (self.dsn_env is None):
+            raise ValueError(
+                "a direct profile needs exactly one of dsn (the DSN without its password) "
+                "and dsn_env (a variable holding the DSN)"
+            )
+        given = [name for name in _PULP_ONLY_FIELDS if _differs(self, name)]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} belong(s) to Pulp profiles; a direct profile connects "
+                "with its DSN (rds-tui probe)"
+            )
+        return self
+
+    def require_pulp(self) -> Profile:
+        """This profile, when it is a Pulp one; a ProfileError saying what to use instead."""
+        if self.kind == "direct":
+            raise ProfileError(
+                f"profile {self.name} is a direct PostgreSQL profile; use "
+                f"`rds-tui probe --profile {self.name}`"
+            )
+        return self
 
     @field_validator("verify_ssl")
     @classmethod
@@ -172,21 +257,63 @@ class Profile(BaseModel):
         if self.password_env:
             state = "set" if os.environ.get(self.password_env) else "NOT set"
             return f"environment variable {self.password_env} ({state})"
+        if self.kind == "direct" and self.dsn_env:
+            return f"the DSN in environment variable {self.dsn_env}, or libpq's own"
+        if self.kind == "direct":
+            return "libpq's own (PGPASSWORD or ~/.pgpass)"
         return "none"
 
     def auth_summary(self) -> str:
         """How this profile authenticates, in words (never the password itself)."""
+        if self.kind == "direct":
+            return f"password: {self.password_source()}"
         if self.cert:
             return "client certificate"
         if self.username:
             return f"{self.username} (password: {self.password_source()})"
         return "anonymous"
 
+    def where(self) -> str:
+        """What the profile reaches, as shown: the server URL, or the DSN without password."""
+        if self.kind == "pulp":
+            return str(self.api_root)
+        if self.dsn_env:
+            return f"${self.dsn_env}"
+        from rds_tui.direct.dsn import public_dsn
+
+        return public_dsn(self.dsn or "")
+
     def to_toml_table(self) -> dict[str, Any]:
-        """The profile as written under [profiles.NAME]: no name, no unset fields."""
-        return self.model_dump(exclude={"name"}, exclude_none=True, exclude_defaults=True) | {
-            "api_root": self.api_root
-        }
+        """The profile as written under [profiles.NAME]: no name, no unset fields (a Pulp
+        profile is written as before direct profiles existed: no kind)."""
+        table = self.model_dump(exclude={"name"}, exclude_none=True, exclude_defaults=True)
+        if self.kind == "direct":
+            return {"kind": "direct", **table}
+        return table | {"api_root": self.api_root}
+
+
+# Fields of one kind only (a value other than the default on the other kind is refused).
+_DIRECT_ONLY_FIELDS = ("dsn", "dsn_env", "time_unit_seconds")
+_PULP_ONLY_FIELDS = (
+    "api_root",
+    "api_prefix",
+    "domain",
+    "username",
+    "cert",
+    "key",
+    "verify_ssl",
+    "poll_interval",
+)
+
+
+def fields_of_kind(kind: str) -> set[str]:
+    """The fields a profile of `kind` uses (shown by `profiles show`)."""
+    other = _PULP_ONLY_FIELDS if kind == "direct" else _DIRECT_ONLY_FIELDS
+    return set(Profile.model_fields) - set(other)
+
+
+def _differs(profile: Profile, name: str) -> bool:
+    return getattr(profile, name) != Profile.model_fields[name].default
 
 
 # Shown instead of pydantic's per-branch messages for fields with a union type.
@@ -206,7 +333,9 @@ def _format_validation_error(
         location = [str(part) for part in item["loc"]]
         top = location[0] if location else "(profile)"
         shown = field_names.get(top, top)
-        if item["type"] == "extra_forbidden":
+        if not location:  # the whole profile (which fields a kind needs)
+            problems[top] = item["msg"].removeprefix("Value error, ")
+        elif item["type"] == "extra_forbidden":
             known = ", ".join(name for name in Profile.model_fields if name != "name")
             problems[top] = f"unknown field {shown!r} (known fields: {known})"
         elif top in _FIELD_HINTS:

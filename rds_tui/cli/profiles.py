@@ -1,4 +1,5 @@
-"""`profiles list|show|add|remove|import-pulp-cli`: the saved Pulp instances.
+"""`profiles list|show|add|remove|import-pulp-cli`: the saved instances, Pulp servers
+and PostgreSQL endpoints probed directly (kind direct: a DSN without its password).
 
 A password is never printed: `show` says where it comes from. `add --store-password`
 asks for it (no echo) instead of taking it on the command line, where the process
@@ -21,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     profiles = cli.add_command_parser(
         subparsers,
         "profiles",
-        help="saved Pulp instances (URL and how to authenticate)",
+        help="saved instances: Pulp servers, or PostgreSQL endpoints for `rds-tui probe`",
         description="Manage the profiles file (RDS_TUI_CONFIG). Passwords are never shown.",
     )
     commands = profiles.add_subparsers(dest="profiles_command", metavar="ACTION")
@@ -39,17 +40,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "add",
         help="add (or with --replace, replace) a profile",
         description=(
-            "Add a profile. The password is not stored unless --store-password is given "
-            "(it is then asked for, without echo); name an environment variable that "
-            "holds it with --password-env instead."
+            "Add a profile: a Pulp server (--api-root URL) or a PostgreSQL endpoint that "
+            "`rds-tui probe` connects to directly (--dsn URL or --dsn-env VAR). The "
+            "password is not stored unless --store-password is given (it is then asked "
+            "for, without echo); name an environment variable that holds it with "
+            "--password-env instead."
         ),
     )
     add.add_argument("name", metavar="NAME")
-    add.add_argument(
+    where = add.add_mutually_exclusive_group()
+    where.add_argument(
         "--api-root",
         dest="profile_api_root",
         metavar="URL",
-        help="server base URL, like https://pulp.example.com (required)",
+        help="Pulp server base URL, like https://pulp.example.com",
+    )
+    where.add_argument(
+        "--dsn",
+        dest="profile_dsn",
+        metavar="DSN",
+        help="a direct profile: the PostgreSQL DSN, like postgresql://probe@HOST:6432/pulp "
+        "(no password in it: use --password-env or --store-password)",
+    )
+    where.add_argument(
+        "--dsn-env",
+        dest="profile_dsn_env",
+        metavar="VAR",
+        help="a direct profile: the environment variable that holds the DSN",
     )
     add.add_argument(
         "--api-prefix",
@@ -102,6 +119,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add.add_argument(
         "--duration", type=int, metavar="MINUTES", help="default test duration in minutes"
+    )
+    add.add_argument(
+        "--time-unit",
+        dest="profile_time_unit",
+        type=float,
+        metavar="SECONDS",
+        help="direct profiles: how long one 'minute' of a run lasts (default 60; the lab: 1)",
     )
     aws = add.add_argument_group(
         "AWS (optional; fills in the aws command lines of a report's Collect next section)"
@@ -177,8 +201,14 @@ def _calling(action):
 
 
 def public_fields(profile: Any) -> dict[str, Any]:
-    """Every field except the password, plus where the password comes from."""
-    document = profile.model_dump(mode="json", exclude={"password"})
+    """The fields of the profile's kind except the password, plus whether one is stored.
+    A direct profile's DSN is shown as a URL without any secret."""
+    from rds_tui.profiles import fields_of_kind
+
+    document = profile.model_dump(mode="json", include=fields_of_kind(profile.kind))
+    document.pop("password", None)
+    if document.get("dsn"):
+        document["dsn"] = profile.where()
     document["password_stored"] = profile.password is not None
     return document
 
@@ -195,11 +225,11 @@ def list_command(args: argparse.Namespace) -> int:
         print("or import pulp-cli's:  rds-tui profiles import-pulp-cli")
         return cli.EXIT_OK
     print(f"Profiles in {store.path}:")
-    rows = [("NAME", "SERVER", "AUTH")]
-    rows += [(p.name, p.api_root + _prefix_note(p), p.auth_summary()) for p in profiles]
-    width = [max(len(row[i]) for row in rows) for i in range(2)]
-    for name, server, auth in rows:
-        print(f"  {name.ljust(width[0])}  {server.ljust(width[1])}  {auth}")
+    rows = [("NAME", "KIND", "SERVER OR DSN", "AUTH")]
+    rows += [(p.name, p.kind, p.where() + _prefix_note(p), p.auth_summary()) for p in profiles]
+    width = [max(len(row[i]) for row in rows) for i in range(3)]
+    for name, kind, server, auth in rows:
+        print(f"  {name.ljust(width[0])}  {kind.ljust(width[1])}  {server.ljust(width[2])}  {auth}")
     return cli.EXIT_OK
 
 
@@ -263,17 +293,31 @@ def add_command(args: argparse.Namespace) -> int:
     from rds_tui.profiles import make_profile
 
     store = _store()
-    api_root = args.profile_api_root or getattr(args, "api_root", None)
-    if not api_root:
-        raise UsageError(f"profiles add {args.name}: --api-root URL is required")
+    direct = bool(args.profile_dsn or args.profile_dsn_env)
+    api_root = None if direct else (args.profile_api_root or getattr(args, "api_root", None))
+    if not direct and not api_root:
+        raise UsageError(
+            f"profiles add {args.name}: give --api-root URL (a Pulp server) or --dsn URL / "
+            "--dsn-env VAR (a PostgreSQL endpoint for rds-tui probe)"
+        )
     if not args.replace and args.name in {p.name for p in _calling(store.list)}:
         raise UsageError(
             f"a profile named {args.name!r} exists already; add --replace to overwrite it"
         )
-    if args.store_password and not args.profile_user:
+    if args.store_password and not direct and not args.profile_user:
         raise UsageError("--store-password needs --user NAME (the password's user)")
+    if args.store_password and args.profile_dsn_env:
+        raise UsageError(
+            "--store-password goes with --dsn (the DSN in the file); with --dsn-env the "
+            "variable's DSN or --password-env gives the password"
+        )
+    dsn, dsn_password = _dsn_and_password(args.profile_dsn, args.store_password)
     fields: dict[str, Any] = {
         "name": args.name,
+        "kind": "direct" if direct else None,
+        "dsn": dsn,
+        "dsn_env": args.profile_dsn_env,
+        "time_unit_seconds": args.profile_time_unit,
         "api_root": api_root,
         "api_prefix": args.profile_api_prefix,
         "domain": args.profile_domain,
@@ -302,15 +346,50 @@ def add_command(args: argparse.Namespace) -> int:
             print(f"warning: {label} {path}: no such file (yet)", file=sys.stderr)
     profile = _calling(lambda: make_profile(**fields))
     if args.store_password:
-        profile = profile.model_copy(update={"password": _read_password(args.name)})
+        password = dsn_password or _read_password(args.name)
+        profile = profile.model_copy(update={"password": password})
     _calling(lambda: store.upsert(profile))
-    print(f"Saved profile {profile.name} ({profile.api_root}) in {store.path}")
+    print(f"Saved profile {profile.name} ({profile.where()}) in {store.path}")
+    if dsn_password is not None:
+        print(
+            "note: the DSN's password went into the profile's own password field (mode "
+            "0600), not into its DSN; the command line that held it may be in your shell "
+            "history"
+        )
+    if profile.kind == "direct" and profile.password is None and not profile.password_env:
+        print(
+            "note: no password source; libpq's own PGPASSWORD or ~/.pgpass apply, or give "
+            "one with --password-env VAR or --store-password"
+            if not profile.dsn_env
+            else "note: the DSN comes from the variable (its password too, if it has one)"
+        )
     if profile.username and profile.password is None and not profile.password_env:
         print(
             "note: no password source; give one with --password-env VAR or --store-password, "
             "or set PULP_PASSWORD when you use the profile"
         )
     return cli.EXIT_OK
+
+
+def _dsn_and_password(dsn: str | None, store_password: bool) -> tuple[str | None, str | None]:
+    """(the DSN to save, the password taken out of it): a DSN holding a password is saved
+    only with --store-password, and then without it (the password goes in its own field)."""
+    if dsn is None:
+        return None, None
+    from rds_tui.direct.dsn import DsnError, dsn_has_password, strip_password
+
+    try:
+        if not dsn_has_password(dsn):
+            return dsn, None
+        if not store_password:
+            raise UsageError(
+                "--dsn holds a password; it is not written to the file unless you ask: "
+                "drop it from the DSN and use --password-env VAR (or PGPASSWORD/~/.pgpass), "
+                "or add --store-password to keep it in the profile (mode 0600)"
+            )
+        return strip_password(dsn)
+    except DsnError as exc:
+        raise UsageError(f"--dsn: {exc}") from None
 
 
 def remove_command(args: argparse.Namespace) -> int:
@@ -335,6 +414,6 @@ def import_command(args: argparse.Namespace) -> int:
         return cli.EXIT_OK
     imported = _calling(lambda: store.add_imported(found))
     for profile in imported:
-        print(f"  imported {profile.name}: {profile.api_root} ({profile.auth_summary()})")
+        print(f"  imported {profile.name}: {profile.where()} ({profile.auth_summary()})")
     print(f"{len(imported)} profile(s) saved in {store.path}")
     return cli.EXIT_OK

@@ -278,7 +278,7 @@ def test_profiles_add_validation_names_the_field(capsys):
     assert code == EXIT_USAGE
     assert "api_root" in err and "api_prefix" in err and "Traceback" not in err
     code, _, err = run_cli(capsys, "profiles", "add", "bad")
-    assert code == EXIT_USAGE and "--api-root URL is required" in err
+    assert code == EXIT_USAGE and "give --api-root URL (a Pulp server) or --dsn URL" in err
     code, _, err = run_cli(capsys, "profiles", "add", "bad", "--api-root", "https://h", "-t", "10")
     assert code == EXIT_USAGE and "-t 10: not a test" in err
     assert not ProfileStore().path.exists()

@@ -5,7 +5,7 @@ client (rds-tui probe) runs them directly against a DSN. Nothing here imports Dj
 """
 
 from .catalog import ACCEPTED_TEST_NAMES, CATALOG, FIX_TEST_NAMES, TEST_NAMES, TestSpec, get_spec
-from .progress import ProgressSink
+from .progress import ProgressRecord, ProgressSink
 from .runner import ProbeAbandoned, ProbeOptions, run_probe
 from .target import ProbeConfigError, ProbeTarget
 from .watch import Lifeline
@@ -23,6 +23,7 @@ __all__ = [
     "ProbeConfigError",
     "ProbeOptions",
     "ProbeTarget",
+    "ProgressRecord",
     "ProgressSink",
     "TestSpec",
     "get_spec",

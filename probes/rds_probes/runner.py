@@ -90,7 +90,16 @@ class ProbeOptions:
 
 
 class ProbeAbandoned(Exception):
-    """The probe's owner died: the probe closed its connection and stopped early."""
+    """The probe's owner died (or asked it to stop): the probe closed its connection and
+    stopped early.
+
+    `result` is the result dict as of that moment, its "abandoned" saying why: what the
+    probe saw until then (a client records an interrupted run's partial results from it).
+    """
+
+    def __init__(self, message: str, result: dict):
+        super().__init__(message)
+        self.result = result
 
 
 class ConnectionLost(Exception):
@@ -186,6 +195,8 @@ class ProbeRun:
         self.final_check: dict | None = None
         self.error: dict | None = None
         self.connected = False
+        # Why the probe stopped early (its lifeline broke); None for a probe that ran out.
+        self.abandoned: str | None = None
 
     # -- helpers for patterns ------------------------------------------------------
 
@@ -237,7 +248,8 @@ class ProbeRun:
     def execute(self) -> dict:
         """Run the probe to its deadline (or its disconnect) and return the result dict.
 
-        ProbeAbandoned, after closing everything, if the lifeline breaks meanwhile.
+        ProbeAbandoned (with the result so far), after closing everything, if the
+        lifeline breaks meanwhile.
         """
         self.start = time.monotonic()
         self.started_at = datetime.now(UTC)
@@ -262,10 +274,11 @@ class ProbeRun:
             try:
                 self._run_pattern(session, watch)
             except LifelineBroken as broken:
-                raise ProbeAbandoned(
+                self.abandoned = (
                     f"{broken}: the probe closed its connection and stopped "
                     f"{time.monotonic() - self.start:.1f} s after its start."
-                ) from None
+                )
+                self.timeline.add("abandoned", self.abandoned)
         finally:
             self.pattern.stop()
             if session is not None:
@@ -276,6 +289,8 @@ class ProbeRun:
                 conn.close()
             self._publish_counters()
             self.progress.save(now=True)
+        if self.abandoned is not None:
+            raise ProbeAbandoned(self.abandoned, self.result())
         return self.result()
 
     def _run_pattern(self, session: ProbeSession, watch: PassiveWatch) -> None:
@@ -450,7 +465,8 @@ class ProbeRun:
     def result(self) -> dict:
         finished = time.monotonic()
         d = self.disconnect
-        alive = self.connected and d is None and self.error is None
+        # An abandoned probe closed its own connection: not alive, and no verdict.
+        alive = self.connected and d is None and self.error is None and self.abandoned is None
         sent = self.sender.sent if self.sender else None
         received = self.notifications_received
         if self.pattern.listens and received is None and self.connected:
@@ -469,7 +485,8 @@ class ProbeRun:
             "stop_on_disconnect": self.options.stop_on_disconnect,
             "connection_alive": alive,
             "success": self.connected and self.error is None,
-            "status": "PASSED" if alive else "FAILED",
+            "status": "ABANDONED" if self.abandoned else "PASSED" if alive else "FAILED",
+            "abandoned": self.abandoned,
             "connection_pinned": self.spec.proxy_pins,
             "backend_pid": self.backend_pids.first,
             "application_name": self.server_application_name,

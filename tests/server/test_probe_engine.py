@@ -120,6 +120,7 @@ def test_an_unreachable_target_gives_a_failed_result_not_an_exception():
     result = run_probe(options, target)
     assert time.monotonic() - started < 3
     assert result["success"] is False and result["status"] == "FAILED"
+    assert result["abandoned"] is None
     assert result["connection_alive"] is False and result["disconnected"] is False
     assert result["error"]["type"] == "OperationalError"
     assert result["error"]["stage"] == "connect"

@@ -8,6 +8,7 @@ in the same epoll wait as its socket.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -79,7 +80,7 @@ def test_a_probe_stops_at_once_when_its_lifeline_breaks(lab, pulp):
     cut.start()
     started = time.monotonic()
     try:
-        with pytest.raises(ProbeAbandoned, match=r"^its owner ended: the probe closed"):
+        with pytest.raises(ProbeAbandoned, match=r"^its owner ended: the probe closed") as caught:
             run_probe(options, target, lifeline=Lifeline(read_end, "its owner"))
     finally:
         cut.cancel()
@@ -87,6 +88,16 @@ def test_a_probe_stops_at_once_when_its_lifeline_breaks(lab, pulp):
     # Cut at 1 s; stopping the sender takes at most a second more.
     assert time.monotonic() - started < 1.0 + CLEANUP_BOUND
     assert not [b for b in pulp.probe_backends() if task_id in b[1]]
+    # What the probe saw until then comes with it, marked as abandoned.
+    result = caught.value.result
+    assert result["abandoned"] == str(caught.value)
+    assert result["status"] == "ABANDONED"
+    assert result["connection_alive"] is False and result["disconnected"] is False
+    assert result["backend_pid"] is not None and result["error"] is None
+    assert result["notifications_sent"] >= 2 and result["notifications_received"] >= 2
+    assert 1.0 <= result["actual_duration_seconds"] < 1.0 + CLEANUP_BOUND
+    assert [e for e in result["events"] if e["event"] == "abandoned"]
+    assert lab["probe"]["password"] not in json.dumps(result)
 
 
 def test_probes_close_their_connections_within_2_s_of_a_sigkill_of_their_worker(pulp_factory):

@@ -9,7 +9,7 @@ import multiprocessing
 
 from django.db import DatabaseError, connection
 from pulpcore.plugin.models import ProgressReport, Task
-from rds_probes import Lifeline, ProbeOptions, run_probe
+from rds_probes import Lifeline, ProbeOptions, ProgressRecord, run_probe
 
 from pulp_rds_tests.app import config
 from pulp_rds_tests.app.database import release_django_alias, target_from_django
@@ -18,69 +18,41 @@ TASK_NAME_PREFIX = f"{__name__}."
 _logger = logging.getLogger(__name__)
 
 
-class TaskProgress:
+class TaskProgress(ProgressRecord):
     """The probe's ProgressSink: Pulp progress reports of the current task.
 
-    Changes are kept until flush(), which the probe calls at most once a second: it
-    creates the reports that are new and updates the changed ones in one statement.
+    The wording is rds_probes.ProgressRecord's; this only saves what changed, at most once
+    a second (the probe's flush): it creates the reports that are new and updates the
+    changed ones in one statement.
     """
 
-    FIELDS = ("message", "state", "done", "total")
-
     def __init__(self, task: Task, time_unit_seconds: float):
+        super().__init__(time_unit_seconds)
         self._task = task
-        self._unit = time_unit_seconds
-        self._reports: dict[str, ProgressReport] = {}
-        self._changed: set[str] = set()
-        self._saved: set[str] = set()  # codes whose report exists in the database
+        self._saved: dict[str, ProgressReport] = {}  # code -> its row in the database
 
-    def _report(self, code: str, message: str, **fields) -> None:
-        report = self._reports.get(code)
-        if report is None:
-            report = ProgressReport(task=self._task, code=code, message=message, **fields)
-            self._reports[code] = report
-        else:
-            for name, value in fields.items():
-                setattr(report, name, value)
-            report.message = message
-        self._changed.add(code)
-
-    def flush(self) -> None:
-        changed, self._changed = sorted(self._changed), set()
+    def persist(self, changed: list[dict]) -> bool:
         # Progress is best effort: a hiccup of Pulp's own connection must not end the
         # measurement. Closing it lets Django reconnect; the next flush tries again.
         try:
-            new = [code for code in changed if code not in self._saved]
-            for code in new:
-                self._reports[code].save()
-                self._saved.add(code)
-            existing = [self._reports[code] for code in changed if code not in new]
+            existing = []
+            for report in changed:
+                row = self._saved.get(report["code"])
+                if row is None:
+                    row = ProgressReport(task=self._task, **report)
+                    row.save()
+                    self._saved[report["code"]] = row
+                else:
+                    for name in self.FIELDS:
+                        setattr(row, name, report[name])
+                    existing.append(row)
             if existing:
                 ProgressReport.objects.bulk_update(existing, self.FIELDS)
         except DatabaseError:
             _logger.warning("Could not save progress reports; the probe goes on.", exc_info=True)
-            self._changed.update(changed)
             connection.close()
-
-    def elapsed(self, done: int, total: int) -> None:
-        unit = "Elapsed minutes" if self._unit == 60 else f"Elapsed time units ({self._unit:g} s)"
-        state = "completed" if done >= total else "running"
-        self._report("rds.elapsed", unit, done=done, total=total, state=state)
-
-    def counter(self, code: str, message: str, value: int) -> None:
-        self._report(code, message, done=value, state="running")
-
-    def disconnected(self, message: str, after_ms: int, planned_ms: int) -> None:
-        # done/total in milliseconds: clients read the time of death from `done`.
-        self._report("rds.disconnect", message, done=after_ms, total=planned_ms, state="failed")
-
-    def finish(self) -> None:
-        """Counters and elapsed time end with the task (a disconnect report stays failed)."""
-        for code, report in self._reports.items():
-            if report.state == "running":
-                report.state = "completed"
-                self._changed.add(code)
-        self.flush()
+            return False
+        return True
 
 
 def _worker_lifeline() -> Lifeline | None:

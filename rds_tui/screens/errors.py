@@ -41,9 +41,13 @@ def instance_fields() -> dict[str, str]:
 
 
 def describe_error(exc: BaseException) -> str:
+    from rds_tui.direct.dsn import DsnError
+    from rds_tui.direct.engine import DirectConnectionError, DirectUnavailable
     from rds_tui.profiles import ProfileError
     from rds_tui.runs import RunError
 
+    if isinstance(exc, DirectConnectionError | DsnError | DirectUnavailable):
+        return str(exc)  # worded for the user, with the fix; no Pulp advice applies
     if isinstance(exc, ApiError):
         return remedies.advise(exc, instance_fields(), WHERE)
     if isinstance(exc, ProfileError | RunError):

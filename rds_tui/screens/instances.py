@@ -1,5 +1,8 @@
 """Instances: the saved profiles; add, edit, delete, import from pulp-cli, test a
-connection (the service's preflight, shown with the dashboard's hints)."""
+connection (the service's preflight, shown with the dashboard's hints).
+
+Direct instances (a PostgreSQL DSN probed from this machine, no Pulp) are listed with
+their DSN without any password; their connection test opens one connection."""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
 
 EMPTY_HINT = (
     "No instances yet. Press a to add one (a Pulp server URL and how to log in), "
+    "p to add a PostgreSQL endpoint probed from this machine (no Pulp), "
     "or i to import pulp-cli's profiles. `rds-tui lab up` adds the local lab as 'lab'."
 )
 
@@ -44,6 +48,12 @@ class InstancesScreen(ShowsWorkerErrors, Screen):
         ),
         Binding("t", "test_connection", "Test connection"),
         Binding("a", "add", "Add"),
+        Binding(
+            "p",
+            "add_direct",
+            "Add PostgreSQL",
+            tooltip="Add a PostgreSQL endpoint (DSN) probed from this machine, no Pulp",
+        ),
         Binding("e", "edit", "Edit"),
         Binding("d", "delete", "Delete"),
         Binding("i", "import_pulp_cli", "Import pulp-cli", show=False),
@@ -108,14 +118,13 @@ class InstancesScreen(ShowsWorkerErrors, Screen):
             self.refresh_bindings()
             return
         # Widths from the data: the table is filled after its first layout.
-        for label, values in (
-            ("Name", [p.name for p in self.profiles]),
-            ("Server", [p.api_root for p in self.profiles]),
-        ):
-            table.add_column(label, width=max([len(label), *map(len, values)]))
-        table.add_column("Auth", width=max([4, *(len(p.auth_summary()) for p in self.profiles)]))
-        for profile in self.profiles:
-            cells = (profile.name, profile.api_root, profile.auth_summary())
+        rows = [
+            (profile.name, profile.kind, profile.where(), profile.auth_summary())
+            for profile in self.profiles
+        ]
+        for index, label in enumerate(("Name", "Kind", "Server or DSN", "Auth")):
+            table.add_column(label, width=max([len(label), *(len(row[index]) for row in rows)]))
+        for profile, cells in zip(self.profiles, rows, strict=True):
             table.add_row(*map(Text, cells), key=profile.name)  # Text: never markup
         self._message("" if self.profiles else EMPTY_HINT)
         if select is not None:
@@ -124,11 +133,14 @@ class InstancesScreen(ShowsWorkerErrors, Screen):
                 table.move_cursor(row=names.index(select))
         self.refresh_bindings()
 
-    def action_add(self) -> None:
+    def action_add(self, kind: str = "pulp") -> None:
         from rds_tui.screens.profile_form import ProfileFormScreen
 
         taken = {profile.name for profile in self.profiles}
-        self.app.push_screen(ProfileFormScreen(None, taken), self._saved(None))
+        self.app.push_screen(ProfileFormScreen(None, taken, kind), self._saved(None))
+
+    def action_add_direct(self) -> None:
+        self.action_add("direct")
 
     def action_edit(self) -> None:
         profile = self.selected
@@ -178,7 +190,7 @@ class InstancesScreen(ShowsWorkerErrors, Screen):
         self.app.push_screen(
             ConfirmScreen(
                 "Delete instance",
-                f"Delete the instance {profile.name!r} ({profile.api_root}) from "
+                f"Delete the instance {profile.name!r} ({profile.where()}) from "
                 f"{self.app.profiles.path}? Its run history is kept.",
                 yes_label="Delete",
                 danger=True,
@@ -220,12 +232,16 @@ class InstancesScreen(ShowsWorkerErrors, Screen):
             return
         check = self.query_one(CheckList)
         check.border_title = Text(f"Connection check: {profile.name}")
-        check.show([CheckLine(f"Contacting {profile.api_root} ...", PENDING)])
+        check.show([CheckLine(f"Contacting {profile.where()} ...", PENDING)])
         self._test_connection(profile)
 
     @work(exclusive=True, group="connection-check", exit_on_error=False)
     async def _test_connection(self, profile: Profile) -> None:
         from rds_tui.service.preflight import preflight_with
+
+        if profile.kind == "direct":
+            self.query_one(CheckList).show(await self._direct_check(profile))
+            return
 
         result = await preflight_with(lambda: self.app.client_factory(profile), profile.api_root)
         self.query_one(CheckList).show(
@@ -234,3 +250,40 @@ class InstancesScreen(ShowsWorkerErrors, Screen):
                 for check in result.checks
             ]
         )
+
+    async def _direct_check(self, profile: Profile) -> list[CheckLine]:
+        """A direct instance's check: the direct extra installed, its DSN usable, one
+        connection opened and closed (the same check a direct run starts with)."""
+        from rds_tui.api_errors import ApiError
+        from rds_tui.direct.dsn import DsnError
+        from rds_tui.direct.engine import DirectUnavailable
+        from rds_tui.service.preflight import FAILED, OK, SKIPPED
+
+        try:
+            client = self.app.direct_client(profile)
+        except DirectUnavailable as exc:
+            return [CheckLine("Direct probes installed", FAILED, describe_error(exc))]
+        except DsnError as exc:
+            return [
+                CheckLine("Direct probes installed", OK),
+                CheckLine("DSN and password", FAILED, describe_error(exc)),
+            ]
+        lines = [
+            CheckLine("Direct probes installed", OK),
+            CheckLine("DSN and password", OK, client.target.password_source),
+        ]
+        try:
+            facts = await client.check()
+        except ApiError as exc:
+            return [*lines, CheckLine(f"Connect to {client.base_url}", FAILED, describe_error(exc))]
+        finally:
+            await client.aclose()
+        from rds_tui.untrusted import clean_text
+
+        # The server's words: cleaned like any server text.
+        detail = f"PostgreSQL {clean_text(facts['server_version'])} as {clean_text(facts['user'])}"
+        return [
+            *lines,
+            CheckLine(f"Connect to {client.base_url}", OK, detail),
+            CheckLine("Probes", SKIPPED, "run from this machine while the dashboard runs (Enter)"),
+        ]

@@ -4,10 +4,15 @@ Polling runs in a worker through rds_tui.monitor.RunMonitor (one request per pol
 for the whole run); timers tick locally every second in between. Finished tasks are
 written to the run history as they finish, so closing the app loses nothing and a
 re-attach (History, Enter) continues where this left off.
+
+A direct run's probes live in this process: the monitor watches and cancels them
+through the client the app keeps (app.direct_runs), and a direct run whose process is
+gone (another dashboard, or one closed) shows its stored results and says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -27,8 +32,14 @@ from rds_tui.widgets.run_header import RunHeader
 from rds_tui.widgets.task_table import TaskRow, TaskTable, build_row, short_label
 
 if TYPE_CHECKING:
-    from rds_tui.app import RdsTuiApp
+    from rds_tui.app import LiveDirectRun, RdsTuiApp
     from rds_tui.monitor import MonitorEvent, RunMonitor, TaskSnapshot
+
+# A direct run not started by this dashboard: its probes died with their process.
+PROCESS_GONE = (
+    "This direct run's probes ran in another rds-tui process, which has ended (or is "
+    "another dashboard): nothing here can watch them. Shown: the results it recorded."
+)
 
 
 def connection_for_run(app: RdsTuiApp, run: Run) -> tuple[Profile, str, list[str]]:
@@ -78,17 +89,36 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         self._deaths: list[str] = []
         self._endings: list[str] = []
         self.monitor: RunMonitor | None = None
+        self.live: LiveDirectRun | None = None
+
+    @property
+    def is_direct(self) -> bool:
+        return self.run_record.kind == "direct"
+
+    @property
+    def instance_name(self) -> str:
+        if self.profile is not None:
+            return self.profile.name
+        return self.run_record.profile or "direct run"
 
     def compose(self) -> ComposeResult:
-        if self.profile is None:
+        if self.is_direct:
+            # The live run's own record: the app stops and saves that one on quit.
+            self.live = self.app.live_direct_run(self.run_record.id)
+            if self.live is not None:
+                self.run_record = self.live.run
+            if self.profile is None:
+                self.profile = self._stored_profile()
+            self.credential_source = "this process (direct run)"
+        elif self.profile is None:
             self.profile, self.credential_source, self.credential_notes = connection_for_run(
                 self.app, self.run_record
             )
         # Set before the Header mounts (a change while it unmounts would crash it).
-        self.sub_title = f"{self.profile.name} ({self.run_record.api_root})"
+        self.sub_title = f"{self.instance_name} ({self.run_record.api_root})"
         yield Header()
         yield RunHeader(
-            self.profile.name, self.run_record.api_root, self.run_record.id, id="run-header"
+            self.instance_name, self.run_record.api_root, self.run_record.id, id="run-header"
         )
         yield TaskTable(self.app.clock.monotonic, id="task-table")
         # Plain text: the summary quotes what the server and the database said.
@@ -111,14 +141,36 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         self._announce_credentials()
         if self.run_record.finished:
             self.header.finished = True
+        elif self.is_direct and self.live is None:
+            self.header.poll_error = PROCESS_GONE
+            self.notify(PROCESS_GONE, severity="warning", timeout=15, markup=False)
         else:
             self._watch()
         self._tick()
         self.set_interval(1.0, self._tick)
 
+    def _stored_profile(self) -> Profile | None:
+        from rds_tui.profiles import ProfileError
+
+        if not self.run_record.profile:
+            return None
+        try:
+            return self.app.profiles.get(self.run_record.profile)
+        except ProfileError:
+            return None
+
+    def _client(self) -> Any:
+        """An async context manager giving the run's client: a direct run's live one
+        (left open: leaving it would stop the probes), else a new one for the server."""
+        if self.live is not None:
+            return contextlib.nullcontext(self.live.client)
+        return self.app.client_factory(self.profile)
+
     def _announce_credentials(self) -> None:
         """Say where the credentials come from, unless they are the run's own profile's
         (the header names it)."""
+        if self.is_direct:
+            return  # no server, no credentials of the dashboard's
         for note in self.credential_notes:
             self.notify(note, severity="warning", timeout=10, markup=False)
         source = self.credential_source
@@ -179,7 +231,7 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         self.header.watching = True
         service = self.app.service
         try:
-            async with self.app.client_factory(self.profile) as client:
+            async with self._client() as client:
                 # Re-attach: tasks already final in the history are not polled again.
                 monitor = service.monitor(client, self.run_record, self.interval)
                 self.snapshots = monitor.snapshots
@@ -242,6 +294,9 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
                 lines.clear()
 
     def action_poll_now(self) -> None:
+        if self.is_direct and self.live is None:
+            self.notify(PROCESS_GONE, severity="warning", timeout=15, markup=False)
+            return
         if not self.run_record.finished:
             self.header.poll_error = None
             self._watch()
@@ -257,7 +312,8 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         if action in ("cancel_task", "cancel_run"):
             if self.app.read_only:
                 return False
-            return None if self.run_record.finished else True
+            gone = self.is_direct and self.live is None
+            return None if self.run_record.finished or gone else True
         if action in ("diagnosis", "export"):
             return True if self.run_record.final else None
         return True
@@ -294,11 +350,18 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
 
     def _confirm_cancel(self, snapshots: list[TaskSnapshot]) -> None:
         names = "\n".join(f"  • {short_label(s.test_name)} ({s.state})" for s in snapshots)
-        message = (
-            f"Cancel {len(snapshots)} task(s) on {self.profile.name} "
-            f"({self.profile.api_root})?\n{names}\n\nA canceled probe closes its connection; "
-            "its result is lost."
-        )
+        where = f"{self.instance_name} ({self.run_record.api_root})"
+        if self.is_direct:
+            message = (
+                f"Stop {len(snapshots)} probe(s) running from this machine against {where}?"
+                f"\n{names}\n\nA stopped probe closes its connection; the run keeps what it "
+                "measured so far, marked partial."
+            )
+        else:
+            message = (
+                f"Cancel {len(snapshots)} task(s) on {where}?\n{names}\n\nA canceled probe "
+                "closes its connection; its result is lost."
+            )
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -315,13 +378,18 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         tasks = [task for task in self.run_record.tasks if task.task_href in hrefs]
         requested = 0
         try:
-            async with self.app.client_factory(self.profile) as client:
+            async with self._client() as client:
                 async for outcome in self.app.service.cancel(client, self.run_record, tasks):
                     requested += outcome.canceled  # else it ended meanwhile: nothing to do
         except ApiError as exc:
             notify_error(self, exc, "Cancel failed")
         else:
-            self.notify(f"Asked the server to cancel {requested} task(s).", markup=False)
+            done = (
+                f"Stopped {requested} probe(s); each closed its connection."
+                if self.is_direct
+                else f"Asked the server to cancel {requested} task(s)."
+            )
+            self.notify(done, markup=False)
         self.action_poll_now()
 
     def task_dicts(self) -> list[dict[str, Any]]:
@@ -342,7 +410,13 @@ class MonitorScreen(ShowsWorkerErrors, Screen):
         self.app.push_screen(ExportScreen(self.run_record, self.task_dicts()))
 
     def action_back(self) -> None:
-        if not self.run_record.finished:
+        if self.live is not None and not self.run_record.finished:
+            self.notify(
+                f"Stopped watching run {self.run_record.id}; its probes keep running in this "
+                "process until you quit. Re-attach from History (h).",
+                markup=False,
+            )
+        elif not self.run_record.finished and not self.is_direct:
             self.notify(
                 f"Stopped watching run {self.run_record.id}; its tasks keep running. "
                 "Re-attach from History (h).",

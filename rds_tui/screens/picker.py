@@ -4,6 +4,10 @@ The catalog comes from the server (GET is open, no credentials needed); when the
 server cannot be asked, the built-in catalog is shown and marked offline, so an
 operator can still prepare a run. The confirmation names the instance and how many
 workers will be busy for how long: these are production systems.
+
+A direct instance (a PostgreSQL DSN, no Pulp) has no server to ask: the picker shows
+the built-in catalog, and the confirmation says the probes run from this machine and
+live as long as the dashboard.
 """
 
 from __future__ import annotations
@@ -110,7 +114,7 @@ class PickerScreen(ShowsWorkerErrors, Screen):
 
     def compose(self) -> ComposeResult:
         # Set before the Header mounts (a change while it unmounts would crash it).
-        self.sub_title = f"Pick tests for {self.profile.name} ({self.profile.api_root})"
+        self.sub_title = f"Pick tests for {self.profile.name} ({self.profile.where()})"
         yield Header()
         # Plain text: the offline reason quotes the server.
         yield Static("", id="catalog-source", classes="hint", markup=False)
@@ -160,6 +164,9 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         from rds_tui.api_errors import ApiError
         from rds_tui.screens.errors import describe_error
 
+        if self.profile.kind == "direct":
+            self._show_catalog(Catalog.builtin(), offline_reason=None)
+            return
         try:
             async with self.app.client_factory(self.profile) as client:
                 catalog = await client.catalog()
@@ -188,7 +195,14 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         if tests.option_count:
             tests.highlighted = 0
         source = self.query_one("#catalog-source", Static)
-        if offline_reason is None:
+        if offline_reason is None and self.profile.kind == "direct":
+            # What matters first: one line, cut at the right on a narrow terminal.
+            source.update(
+                f"Direct: probes from this machine (built-in catalog), cutoff "
+                f"{format_clock(self.cutoff_seconds)}, against {self.profile.where()}"
+            )
+            source.set_class(False, "error-message")
+        elif offline_reason is None:
             details = [f"catalog from {self.profile.api_root}"]
             if catalog.plugin_version:
                 details.append(f"plugin {catalog.plugin_version}")
@@ -206,12 +220,18 @@ class PickerScreen(ShowsWorkerErrors, Screen):
 
     @property
     def time_unit_seconds(self) -> float:
+        if self.profile.kind == "direct":  # the profile sets a direct run's clock
+            return self.profile.time_unit_seconds
         return self.catalog.time_unit_seconds or DEFAULT_TIME_UNIT_SECONDS
 
     @property
     def cutoff_seconds(self) -> float:
         if self.profile.expected_cutoff_seconds:
             return float(self.profile.expected_cutoff_seconds)
+        if self.profile.kind == "direct":
+            from rds_tui.direct.engine import DEFAULT_CUTOFF_UNITS
+
+            return DEFAULT_CUTOFF_UNITS * self.time_unit_seconds
         return self.catalog.expected_cutoff_seconds or PRODUCTION_CUTOFF_SECONDS
 
     @on(SelectionList.SelectionHighlighted)
@@ -331,6 +351,9 @@ class PickerScreen(ShowsWorkerErrors, Screen):
             self.notify(str(exc), title="Options", severity="error", markup=False)
             return
         duration = options["duration_minutes"] * self.time_unit_seconds
+        if self.profile.kind == "direct":
+            self._confirm_direct(tests, options, duration)
+            return
         workload = workload_sentence(
             self.profile.name, len(tests), duration, options["run_sequentially"]
         )
@@ -360,6 +383,38 @@ class PickerScreen(ShowsWorkerErrors, Screen):
             answered,
         )
 
+    def _confirm_direct(self, tests: list[str], options: dict[str, Any], duration: float) -> None:
+        address = self.profile.where()
+        sequential = options["run_sequentially"]
+        length = format_clock(duration * (len(tests) if sequential else 1))
+        unit = self.time_unit_seconds
+        lines = [
+            f"Start {len(tests)} probe(s) from this machine against {address}?",
+            "",
+            *[f"  • {self.infos[name].title or name}" for name in tests if name in self.infos],
+            "",
+            (
+                f"1 connection at a time, one probe after another, for about {length}."
+                if sequential
+                else f"{len(tests)} connection(s) open at the same time for about {length}."
+            ),
+            (
+                "The probes run in this dashboard's process and live as long as it: "
+                "quitting asks first, then stops them and keeps what they measured."
+            ),
+            f"Time unit: 1 min = {unit:g} s"
+            + (" (a lab clock, not real minutes)." if unit != 60 else "."),
+        ]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._dispatch(tests, options)
+
+        self.app.push_screen(
+            ConfirmScreen("Run probes against " + self.profile.name, "\n".join(lines), "Start"),
+            answered,
+        )
+
     @work(exclusive=True, group="dispatch", exit_on_error=False)
     async def _dispatch(self, tests: list[str], options: dict[str, Any]) -> None:
         from rds_tui.service.runs import DispatchOptions
@@ -378,19 +433,24 @@ async def dispatch_and_monitor(
 
     app: Any = screen.app
     screen.notify(f"Dispatching {len(tests)} test(s) to {profile.name} ...", markup=False)
-    try:
-        async with app.client_factory(profile) as client:
-            dispatched = await app.service.dispatch(
-                client,
-                tests,
-                options,
-                profile_name=profile.name,
-                poll_interval=app.poll_interval_for(profile),
-                catalog=catalog,
-            )
-    except ApiError as exc:
-        notify_error(screen, exc, "Dispatch failed")
-        return
+    if profile.kind == "direct":
+        dispatched = await _dispatch_direct(screen, profile, tests, options)
+        if dispatched is None:
+            return
+    else:
+        try:
+            async with app.client_factory(profile) as client:
+                dispatched = await app.service.dispatch(
+                    client,
+                    tests,
+                    options,
+                    profile_name=profile.name,
+                    poll_interval=app.poll_interval_for(profile),
+                    catalog=catalog,
+                )
+        except ApiError as exc:
+            notify_error(screen, exc, "Dispatch failed")
+            return
     run = dispatched.run
     if dispatched.save_error is not None:
         # The tasks run anyway: say how to find them again.
@@ -405,3 +465,37 @@ async def dispatch_and_monitor(
     from rds_tui.screens.monitor import MonitorScreen
 
     app.switch_screen(MonitorScreen(run, profile))
+
+
+async def _dispatch_direct(
+    screen: Screen, profile: Profile, tests: list[str], options: Any
+) -> Any | None:
+    """Start a direct run: its client stays open, kept by the app, for as long as the
+    dashboard runs. None (and a message on `screen`) when it cannot start."""
+    from rds_tui.api_errors import ApiError
+    from rds_tui.direct.dsn import DsnError
+    from rds_tui.direct.engine import DirectUnavailable
+
+    app: Any = screen.app
+    try:
+        client = app.direct_client(profile)
+    except (DirectUnavailable, DsnError) as exc:
+        notify_error(screen, exc, "Cannot start the probes")
+        return None
+    try:
+        dispatched = await app.service.dispatch(
+            client,
+            tests,
+            options,
+            profile_name=profile.name,
+            poll_interval=app.poll_interval_for(profile),
+        )
+    except ApiError as exc:
+        await client.aclose()
+        notify_error(screen, exc, "Dispatch failed")
+        return None
+    except BaseException:
+        await client.aclose()  # whatever started stops with it
+        raise
+    app.keep_direct_run(dispatched.run, client)
+    return dispatched

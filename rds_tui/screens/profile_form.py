@@ -1,4 +1,8 @@
-"""Add or edit one instance profile, validated by the Profile model before it is saved."""
+"""Add or edit one instance profile, validated by the Profile model before it is saved.
+
+One form, two field lists: a Pulp instance (server URL, how to log in) or a direct one
+(a PostgreSQL DSN probed from this machine; its password in a variable, or stored on
+purpose, never inside the DSN)."""
 
 from __future__ import annotations
 
@@ -39,6 +43,22 @@ TEXT_FIELDS: list[tuple[str, str, str]] = [
     ("default_duration", "Duration (min)", str(DEFAULT_DURATION_MINUTES)),
 ]
 
+# The direct instance's form: a PostgreSQL endpoint, no Pulp.
+DIRECT_FIELDS: list[tuple[str, str, str]] = [
+    ("name", "Name", "rds-proxy, lab-direct ..."),
+    ("dsn", "DSN", "postgresql://USER@HOST:PORT/DBNAME (or the variable below)"),
+    ("dsn_env", "DSN variable", "PROBE_DSN (environment variable holding the DSN)"),
+    ("password_env", "Password variable", "PROBE_PASSWORD (environment variable)"),
+    ("password", "Password", "only stored if the box below is ticked"),
+    ("time_unit_seconds", "Time unit (s)", "60: one minute of a duration (1 in a lab)"),
+    ("expected_cutoff_seconds", "Cutoff (s)", "the proxy's idle cutoff (default 40 units)"),
+    ("default_duration", "Duration (min)", str(DEFAULT_DURATION_MINUTES)),
+]
+
+
+def fields_for(kind: str) -> list[tuple[str, str, str]]:
+    return DIRECT_FIELDS if kind == "direct" else TEXT_FIELDS
+
 
 def _optional(value: str) -> str | None:
     value = value.strip()
@@ -54,10 +74,8 @@ def _verify_value(text: str) -> bool | str:
     return text.strip()
 
 
-def form_values_to_profile(values: dict[str, str], store_password: bool) -> Profile:
-    """Build a Profile from the form's strings; raises FormError naming each bad field."""
+def _pulp_data(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "name": values.get("name", "").strip(),
         "api_root": values.get("api_root", "").strip(),
         "verify_ssl": _verify_value(values.get("verify_ssl", "")),
     }
@@ -66,11 +84,55 @@ def form_values_to_profile(values: dict[str, str], store_password: bool) -> Prof
             data[field] = values[field].strip()
     for field in ("username", "password_env", "cert", "key"):
         data[field] = _optional(values.get(field, ""))
-    errors: dict[str, str] = {}
-    if not data["name"]:
-        errors["name"] = "required: a short name for this instance, like prod or staging"
     if not data["api_root"]:
         errors["api_root"] = "required: the server's base URL, like https://pulp.example.com"
+    return data
+
+
+def _direct_data(
+    values: dict[str, str], store_password: bool, errors: dict[str, str]
+) -> dict[str, Any]:
+    from rds_tui.direct.dsn import DsnError, strip_password
+
+    data: dict[str, Any] = {"kind": "direct"}
+    for field in ("dsn", "dsn_env", "password_env"):
+        data[field] = _optional(values.get(field, ""))
+    if not data["dsn"] and not data["dsn_env"]:
+        errors["dsn"] = (
+            "required: the DSN, like postgresql://probe@proxy.example.com:5432/pulp, "
+            "or the name of the variable holding it (DSN variable)"
+        )
+    elif data["dsn"]:
+        try:
+            dsn, password = strip_password(data["dsn"])
+        except DsnError:
+            return data  # the model says what is wrong with it
+        if password is not None and not store_password:
+            errors["dsn"] = (
+                "the DSN holds a password: remove it and name a Password variable, or "
+                "tick 'Store the password in the profiles file' (it is then kept apart "
+                "from the DSN, never shown)"
+            )
+        elif password is not None:
+            if values.get("password"):
+                errors["password"] = "the DSN holds a password already: keep only one"
+            data["dsn"], data["password"] = dsn, password
+    return data
+
+
+def form_values_to_profile(
+    values: dict[str, str], store_password: bool, kind: str = "pulp"
+) -> Profile:
+    """Build a Profile from the form's strings; raises FormError naming each bad field."""
+    errors: dict[str, str] = {}
+    name = values.get("name", "").strip()
+    if not name:
+        errors["name"] = "required: a short name for this instance, like prod or staging"
+    if kind == "direct":
+        data = _direct_data(values, store_password, errors)
+    else:
+        data = _pulp_data(values, errors)
+    data["name"] = name
     password = values.get("password", "")
     if password:
         if store_password:
@@ -80,8 +142,9 @@ def form_values_to_profile(values: dict[str, str], store_password: bool) -> Prof
                 "tick 'Store the password in the profiles file', or leave it empty "
                 "and name an environment variable above"
             )
-    for field, kind in (
+    for field, number in (
         ("poll_interval", float),
+        ("time_unit_seconds", float),
         ("expected_cutoff_seconds", int),
         ("default_duration", int),
     ):
@@ -89,14 +152,17 @@ def form_values_to_profile(values: dict[str, str], store_password: bool) -> Prof
         if raw is None:
             continue
         try:
-            data[field] = kind(raw)
+            data[field] = number(raw)
         except ValueError:
-            errors[field] = f"{raw!r} is not a {'number' if kind is float else 'whole number'}"
+            errors[field] = f"{raw!r} is not a {'number' if number is float else 'whole number'}"
     try:
         profile = Profile(**data)
     except ValidationError as exc:
+        # A whole-profile error (which fields a kind needs) goes under the first field
+        # that says where the instance is.
+        whole = "dsn" if kind == "direct" else "api_root"
         for item in exc.errors(include_input=False, include_url=False):
-            field = str(item["loc"][0]) if item["loc"] else "name"
+            field = str(item["loc"][0]) if item["loc"] else whole
             errors.setdefault(field, item["msg"].removeprefix("Value error, "))
         raise FormError(errors) from None
     if errors:
@@ -118,18 +184,26 @@ class ProfileFormScreen(ModalScreen[Profile | None]):
         Binding("escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, profile: Profile | None = None, taken_names: set[str] | None = None):
+    def __init__(
+        self,
+        profile: Profile | None = None,
+        taken_names: set[str] | None = None,
+        kind: str = "pulp",
+    ):
         super().__init__()
         self.original = profile
         self.taken_names = taken_names or set()
+        self.kind = profile.kind if profile is not None else kind
+        self.fields = fields_for(self.kind)
 
     def compose(self) -> ComposeResult:
         profile = self.original
         with Vertical(id="dialog", classes="dialog form-dialog"):
-            title = f"Edit instance {profile.name}" if profile else "New instance"
+            what = "direct PostgreSQL instance" if self.kind == "direct" else "instance"
+            title = f"Edit {what} {profile.name}" if profile else f"New {what}"
             yield Static(title, classes="dialog-title", markup=False)
             with VerticalScroll(id="form-fields"):
-                for field, label, placeholder in TEXT_FIELDS:
+                for field, label, placeholder in self.fields:
                     value = self._initial(field)
                     with Horizontal(classes="form-row"):
                         yield Label(label, classes="form-label")
@@ -163,6 +237,8 @@ class ProfileFormScreen(ModalScreen[Profile | None]):
             return ""
         if field == "domain" and value == "default":
             return ""
+        if field == "time_unit_seconds":
+            return "" if value == 60 else f"{value:g}"
         return str(value).lower() if isinstance(value, bool) else str(value)
 
     def on_mount(self) -> None:
@@ -187,20 +263,20 @@ class ProfileFormScreen(ModalScreen[Profile | None]):
 
     def action_save(self) -> None:
         values = {
-            field: self.query_one(f"#field-{field}", Input).value for field, _, _ in TEXT_FIELDS
+            field: self.query_one(f"#field-{field}", Input).value for field, _, _ in self.fields
         }
         store = self.query_one("#store-password", Checkbox).value
-        for field, _, _ in TEXT_FIELDS:
+        for field, _, _ in self.fields:
             self._show_error(field, "")
         try:
-            profile = form_values_to_profile(values, store)
+            profile = form_values_to_profile(values, store, self.kind)
             renamed = self.original is None or profile.name != self.original.name
             if renamed and profile.name in self.taken_names:
                 raise FormError({"name": f"an instance named {profile.name!r} already exists"})
         except FormError as exc:
             first = None
             for field, message in exc.errors.items():
-                if field not in {name for name, _, _ in TEXT_FIELDS}:
+                if field not in {name for name, _, _ in self.fields}:
                     field = "name"
                 self._show_error(field, f"↑ {message}")
                 first = first or field

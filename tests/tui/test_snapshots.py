@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from rds_tui.profiles import Profile
 from rds_tui.runs import Run, RunTask
 from rds_tui.screens.monitor import MonitorScreen
 from rds_tui.widgets.task_table import TaskTable
@@ -95,6 +96,27 @@ def test_picker_with_the_server_catalog(snap_compare, make_app, prod_profile):
         await pilot.press("enter")
         await wait_for(pilot, lambda: pilot.app.screen.offline_reason is None)
         await pilot.press("space", "down", "down", "down", "down", "down", "space")
+
+    assert snap_compare(make_app(), terminal_size=SNAPSHOT_SIZE, run_before=pick)
+
+
+def test_picker_of_a_direct_instance(snap_compare, make_app, profile_store):
+    # A PostgreSQL endpoint probed from this machine: the built-in catalog, its DSN
+    # without the password, the profile's clock.
+    profile_store.upsert(
+        Profile(
+            name="rds-direct",
+            kind="direct",
+            dsn="postgresql://probe@proxy.example.com:5432/pulp?sslmode=require",
+            password_env="PROBE_PASSWORD",
+            expected_cutoff_seconds=2400,
+        )
+    )
+
+    async def pick(pilot):
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: pilot.app.screen.offline_reason is None)
+        await pilot.press("space", "down", "space")
 
     assert snap_compare(make_app(), terminal_size=SNAPSHOT_SIZE, run_before=pick)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import DEFAULT_TEST_LAB
 
 from rds_tui.direct.errors import ConnectionProblem, classify
 from rds_tui.lab.binaries import find_binaries
@@ -311,3 +312,36 @@ def test_unknown_text_reads_as_other_with_its_detail():
     problem = classify("server closed the connection unexpectedly", None, "h:1")
     assert problem.kind == "other"
     assert "server closed the connection unexpectedly" in problem.message()
+
+
+# --- through the lab's proxies (what a direct run meets behind one) ---------------------
+
+# The same options as the other pgpool labs of the suite: one lab serves them all.
+PGPOOL_LAB = {"workers": 7, "proxy": "pgpool", "idle_timeout": 6}
+
+
+def through_proxy(lab: dict[str, Any], **params: Any) -> dict[str, Any]:
+    proxy = lab[lab["proxy"]]
+    base = {"host": proxy["host"], "port": proxy["port"],
+            "dbname": lab["postgres"]["database"], "user": lab["probe"]["user"],
+            "password": lab["probe"]["password"]}  # fmt: skip
+    return {**base, **params}
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("proxy", ["pgbouncer", "pgpool"])
+def test_proxy_texts_read_as_their_kinds(lab_factory, proxy):
+    lab = lab_factory(**(PGPOOL_LAB if proxy == "pgpool" else DEFAULT_TEST_LAB))
+    wrong_password = "Wr0ngThroughTheProxy"
+    secrets = (lab["probe"]["password"], wrong_password)
+    wrong = attempt(secrets, **through_proxy(lab, password=wrong_password))
+    assert wrong.kind == "authentication", wrong.message()
+    assert wrong_password not in wrong.message()
+    missing = attempt(secrets, **through_proxy(lab, dbname="nosuchdb"))
+    assert missing.kind == "no-database", missing.message()
+    no_tls = attempt(secrets, **through_proxy(lab, sslmode="require"))
+    assert no_tls.kind == "tls", no_tls.message()
+    assert "sslmode=disable" in no_tls.message()
+    # The same parameters with the right password and database do connect.
+    with psycopg.connect(**through_proxy(lab), connect_timeout=5):
+        pass

@@ -201,29 +201,28 @@ class Profile(BaseModel):
     def _check_kind(self) -> Profile:
         """Each kind has its own required fields; the other kind's fields are refused."""
         if self.kind == "pulp":
-            if not self.api_root:
-                raise ValueError(
-                    "a Pulp profile needs api_root (the server's base URL); a direct "
-                    'PostgreSQL profile says kind = "direct" and has dsn or dsn_env'
-                )
-            given = [name for name in _DIRECT_ONLY_FIELDS if _differs(self, name)]
-            if given:
-                raise ValueError(
-                    f'{", ".join(given)} belong(s) to direct profiles (kind = "direct"); '
-                    "a Pulp profile reaches PostgreSQL through Pulp's workers"
-                )
-            return self
-        if (self.dsn is None) == (self.dsn_env is None):
-            raise ValueError(
+            missing = None if self.api_root else (
+                "a Pulp profile needs api_root (the server's base URL); a direct "
+                'PostgreSQL profile says kind = "direct" and has dsn or dsn_env'
+            )  # fmt: skip
+            others, why = _DIRECT_ONLY_FIELDS, (
+                'belong(s) to direct profiles (kind = "direct"); a Pulp profile reaches '
+                "PostgreSQL through Pulp's workers"
+            )  # fmt: skip
+        else:
+            missing = None if (self.dsn is None) != (self.dsn_env is None) else (
                 "a direct profile needs exactly one of dsn (the DSN without its password) "
                 "and dsn_env (a variable holding the DSN)"
-            )
-        given = [name for name in _PULP_ONLY_FIELDS if _differs(self, name)]
+            )  # fmt: skip
+            others, why = _PULP_ONLY_FIELDS, (
+                "belong(s) to Pulp profiles; a direct profile connects with its DSN "
+                "(rds-tui probe)"
+            )  # fmt: skip
+        if missing:
+            raise ValueError(missing)
+        given = [name for name in others if _differs(self, name)]
         if given:
-            raise ValueError(
-                f"{', '.join(given)} belong(s) to Pulp profiles; a direct profile connects "
-                "with its DSN (rds-tui probe)"
-            )
+            raise ValueError(f"{', '.join(given)} {why}")
         return self
 
     def require_pulp(self) -> Profile:

@@ -655,8 +655,20 @@ def _plain(value: Any) -> Any:
 # --- watch and cancel --------------------------------------------------------------------
 
 
+def _refuse_direct(run: Any, what: str) -> None:
+    """A direct run's probes lived inside the `probe` command that started them."""
+    if getattr(run, "kind", "pulp") == "direct":
+        raise UsageError(
+            f"run {run.id} is a direct run: its probes ran inside the `rds-tui probe` "
+            f"command that started them and ended with it, so {what}. `rds-tui report "
+            f"{run.id}` shows what it recorded."
+        )
+
+
 def watch_command(args: argparse.Namespace) -> int:
     run = cli.load_run(args.run)
+    if not run.finished:
+        _refuse_direct(run, "there is nothing to re-attach to")
     if run.finished:
         return _show_finished(run, args.json)
     connection = cli.resolve_connection(args, run=run)
@@ -709,6 +721,7 @@ def cancel_command(args: argparse.Namespace) -> int:
     if args.read_only:
         raise UsageError("--read-only: canceling tasks is disabled")
     run = cli.load_run(args.run)
+    _refuse_direct(run, "nothing of it runs any more (Ctrl-C in that command stops its probes)")
     selected = list(run.tasks)
     if args.tests:
         wanted = []

@@ -84,6 +84,10 @@ class FakeProbes:
         self.stopped = True
         self.states = dict.fromkeys(self.states, "canceled")
 
+    async def cancel(self, href: str) -> Task:
+        self.states[href] = "canceled"
+        return (await self.tasks([href]))[0]
+
 
 def direct_run(run_store, run_id: str = "20261128-095900-d1d1") -> Run:
     run = Run(
@@ -137,9 +141,7 @@ async def test_the_form_adds_a_direct_profile_and_keeps_the_password_out_of_the_
     assert SECRET not in profile_store.path.read_text().split("password = ")[0]
 
 
-async def test_the_picker_of_a_direct_instance_says_where_the_probes_run(
-    make_app, direct_profile
-):
+async def test_the_picker_of_a_direct_instance_says_where_the_probes_run(make_app, direct_profile):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.screen.profiles, what="the instances")
@@ -237,3 +239,36 @@ async def test_a_direct_run_of_a_gone_process_says_so_and_is_not_polled(
         # Nothing to ask when quitting: this process runs no probe.
         await pilot.press("q")
         await wait_for(pilot, lambda: not app.is_running, what="the exit")
+
+
+async def test_the_monitor_stops_one_probe_through_the_live_client(make_app, run_store):
+    run = direct_run(run_store)
+    probes = FakeProbes(run)
+    app = make_app(default_poll_interval=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        app.keep_direct_run(run, probes)
+        await pilot.press("h")
+        await wait_for(pilot, lambda: app.screen.runs, what="the history")
+        await pilot.press("enter")
+        monitor = app.screen
+        assert isinstance(monitor, MonitorScreen) and monitor.run_record is run
+        await wait_for(pilot, lambda: monitor.monitor is not None, what="the watch")
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfirmScreen)
+        question = shown_text(app.screen.query_one("#confirm-message"))
+        assert question.startswith("Stop 1 probe(s) running from this machine against")
+        assert "keeps what it measured so far" in question
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: "Stopped 1 probe(s); each closed its connection." in notifications(app),
+            what="the stop",
+        )
+        assert probes.states == {
+            "/direct/tasks/t0/": "canceled",
+            "/direct/tasks/t1/": "running",
+        }
+        # Leaving the monitor leaves the other probe running, in this process.
+        await pilot.press("escape")
+        assert any("keep running in this process" in n for n in notifications(app))
+        assert app.active_direct_runs()

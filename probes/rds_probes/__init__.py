@@ -9,6 +9,7 @@ from .progress import ProgressRecord, ProgressSink
 from .runner import ProbeAbandoned, ProbeOptions, run_probe
 from .target import ProbeConfigError, ProbeTarget
 from .watch import Lifeline
+from .workloads import WORKLOADS
 
 # The plugin's version: the two are released together (pulp-rds-tests pins this line).
 __version__ = "0.1.0"
@@ -18,6 +19,7 @@ __all__ = [
     "CATALOG",
     "FIX_TEST_NAMES",
     "TEST_NAMES",
+    "WORKLOADS",
     "Lifeline",
     "ProbeAbandoned",
     "ProbeConfigError",

@@ -65,36 +65,30 @@ class ActiveHeartbeat(Pattern):
 
 
 class LongTransaction(Pattern):
-    # FOR KEY SHARE on the task's own row: a real row lock held by the open transaction,
-    # which still lets pulpcore update the row (cancel, state) and insert progress
-    # reports referencing it. FOR UPDATE would block both until the probe ends.
-    LOCK = "SELECT pulp_id FROM core_task WHERE pulp_id = %s FOR KEY SHARE"
+    """An open transaction holding a real lock (the workload's), idle until the end."""
 
     def setup(self, session: ProbeSession) -> None:
+        workload = self.run.workload
         session.query("begin", "BEGIN")
-        rows = session.query("lock", self.LOCK, [self.run.options.task_id])
+        rows = session.query("lock", workload.lock_statement, [self.run.options.task_id])
         self.run.extra["rows_locked"] = len(rows)
+        self.run.extra["locked"] = workload.locked
 
     def finish(self, session: ProbeSession) -> None:
         session.query("commit", "COMMIT", detected_by="final-check")
 
 
 class TransactionWithWork(Pattern):
+    # Each round is the workload's one statement: one round trip, so a round costs what a
+    # heartbeat costs.
     default_interval_units = 2
-    # The original's work (count waiting tasks, the first task, count online workers) as
-    # one statement: one round trip per round, so a round costs what a heartbeat costs.
-    WORK = (
-        "SELECT (SELECT count(*) FROM core_task WHERE state = 'waiting'),"
-        " (SELECT pulp_id FROM core_task ORDER BY pulp_created LIMIT 1),"
-        " (SELECT count(*) FROM core_appstatus WHERE app_type = 'worker'"
-        " AND last_heartbeat >= clock_timestamp() - ttl)"
-    )
 
     def setup(self, session: ProbeSession) -> None:
         session.query("begin", "BEGIN")
 
     def periodic(self, session: ProbeSession) -> None:
-        session.query("work", self.WORK, label="work: waiting tasks, first task, online workers")
+        workload = self.run.workload
+        session.query("work", workload.work_statement, label=workload.work_label)
         self.run.count_heartbeat()
 
     def finish(self, session: ProbeSession) -> None:

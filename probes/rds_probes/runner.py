@@ -27,6 +27,7 @@ from .watch import (
     ServerError,
     is_connection_lost,
 )
+from .workloads import get_workload
 
 APPLICATION_NAME_PREFIX = "rds-probe"
 
@@ -50,6 +51,12 @@ class ProbeOptions:
     # How long a statement may go unanswered before the connection counts as lost;
     # None: 30 s, or two time units if longer.
     answer_timeout_seconds: float | None = None
+    # What tests 3 and 4 work on (workloads.py): "pulp" (Pulp's tables) or "generic"
+    # (any PostgreSQL database).
+    workload: str = "pulp"
+
+    def __post_init__(self):
+        get_workload(self.workload)  # ProbeConfigError naming the choices
 
     @property
     def planned_duration_seconds(self) -> float:
@@ -175,6 +182,7 @@ class ProbeRun:
 
         self.options = options
         self.spec = get_spec(options.test_name)
+        self.workload = get_workload(options.workload)
         self.target = target
         self.progress = ProgressThrottle(progress or NullProgress())
         self.lifeline = lifeline
@@ -474,6 +482,7 @@ class ProbeRun:
         return {
             "test": self.spec.title,
             "test_name": self.spec.name,
+            "workload": self.workload.name,
             "started_at": self.started_at.isoformat(),
             "finished_at": self._wall(finished),
             "duration_minutes": self.options.duration_minutes,

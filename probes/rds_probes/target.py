@@ -13,8 +13,9 @@ import psycopg
 CONNECT_TIMEOUT_SECONDS = 10
 
 
-class ProbeConfigError(Exception):
-    """The probe target is misconfigured; the message says which setting and how to fix it."""
+class ProbeConfigError(ValueError):
+    """The probe target or options are misconfigured; the message says which setting and
+    how to fix it."""
 
 
 @dataclass

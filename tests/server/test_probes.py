@@ -98,6 +98,7 @@ def test_idle_transaction_dies_at_the_in_transaction_timeout(matrix, lab):
     assert result["sqlstate"] == "25P03"
     assert "idle-in-transaction timeout" in result["server_message"]
     assert result["rows_locked"] == 1  # it held a lock on its own task row
+    assert result["workload"] == "pulp" and "core_task" in result["locked"]
 
 
 @pytest.mark.parametrize("name", SURVIVORS)

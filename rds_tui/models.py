@@ -327,6 +327,8 @@ class ProbeResult(WireModel):
     server_settings: dict[str, Any] | None = None
     target: dict[str, Any] | None = None
     events: list[Any] | None = None
+    # Why the probe stopped before its end (a direct run interrupted): the result is partial.
+    abandoned: str | None = None
 
     @classmethod
     def lenient(cls, data: dict[str, Any]) -> ProbeResult:

@@ -146,6 +146,9 @@ class Outcome:
     died_after_is_upper_bound: bool = False
     task_error: str | None = None  # Pulp's error for a failed / missing task
     survived_seconds: float | None = None  # a survivor: how long it was held
+    # Why the probe stopped before its end (an interrupted direct run): the result is
+    # partial, and survived_seconds is how long it was really held.
+    stopped_early: str | None = None
 
     @property
     def precise(self) -> bool:
@@ -344,6 +347,7 @@ def read_outcome(task: Task | dict[str, Any], test_name: str | None = None) -> O
         ),
         died_after_is_upper_bound=upper_bound,
         survived_seconds=_held(result) if died is False else None,
+        stopped_early=result.abandoned if result is not None else None,
         task_error=task_error or (MISSING_TASK_EXPLANATION if state == MISSING_STATE else None),
     )
 
@@ -380,6 +384,8 @@ def _death(
 def _held(result: ProbeResult | None) -> float | None:
     if result is None:
         return None
+    if result.abandoned and result.actual_duration_seconds is not None:
+        return result.actual_duration_seconds  # stopped early: what was really held
     if result.planned_duration_seconds is not None:
         return result.planned_duration_seconds
     if result.duration_minutes is not None:

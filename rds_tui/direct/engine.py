@@ -106,7 +106,7 @@ class LocalTask:
     probe stopped by its lifeline ends `canceled` with its partial result.
     """
 
-    def __init__(self, test_name: str) -> None:
+    def __init__(self, test_name: str, time_unit_seconds: float) -> None:
         from rds_probes import ProgressRecord
 
         self.test_name = test_name
@@ -118,7 +118,7 @@ class LocalTask:
         self.finished_at: datetime | None = None
         self.result: dict[str, Any] | None = None
         self.error: dict[str, Any] | None = None
-        self.progress = ProgressRecord()
+        self.progress = ProgressRecord(time_unit_seconds)
         self._lock = threading.Lock()
         self._lifeline_read, self._stop_write = os.pipe()
         self._stop_requested = False
@@ -326,7 +326,7 @@ class DirectClient:
             "keepalive_interval_seconds": keepalive_interval_seconds,
             "stop_on_disconnect": stop_on_disconnect,
         }
-        tasks = [LocalTask(name) for name in tests]
+        tasks = [LocalTask(name, self.settings.time_unit_seconds) for name in tests]
         for task in tasks:
             self._tasks[task.href] = task
         plans = [(task, self._options(task, duration, **chosen)) for task in tasks]

@@ -76,6 +76,12 @@ def _by_number(observations: list[Observation]) -> dict[int, Observation]:
     return found
 
 
+def _sentence(text: str) -> str:
+    """`text` as a sentence: capitalized, ending with a full stop."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def _joined(observations: list[Observation], value) -> str:
     return ", ".join(f"{o.label}: {format_seconds(value(o))}" for o in observations)
 
@@ -118,7 +124,14 @@ class _Diagnoser:
 
     def task_problems(self) -> None:
         for observation in self.observations:
-            if observation.task_state in ("failed", "canceled", "skipped", MISSING_STATE):
+            if observation.outcome.stopped_early:
+                self.add(
+                    f"{observation.test_name} was stopped early",
+                    f"{_sentence(observation.outcome.stopped_early)} Its result is partial: "
+                    "the diagnosis reads only what it saw until then.",
+                    "info",
+                )
+            elif observation.task_state in ("failed", "canceled", "skipped", MISSING_STATE):
                 if observation.task_state == MISSING_STATE:
                     what = "The server no longer has its Pulp task (deleted or purged)"
                 else:

@@ -83,10 +83,12 @@ def _detail_lines(observation: Observation) -> list[str]:
 def summary_lines(tasks: list[dict[str, Any]]) -> list[str]:
     """The guide's TEST SUMMARY block (the original tool's layout, plus timing lines)."""
     observations = [observe(task) for task in tasks]
-    passed, failed, unfinished = [], [], []
+    passed, failed, stopped, unfinished = [], [], [], []
     for observation in observations:
         if observation.task_state is not None and observation.task_state not in FINAL_TASK_STATES:
             unfinished.append(observation)
+        elif observation.outcome.stopped_early:
+            stopped.append(observation)
         elif _passed(observation):
             passed.append(observation)
         else:
@@ -116,11 +118,24 @@ def summary_lines(tasks: list[dict[str, Any]]) -> list[str]:
                 lines.append(f"    Error: Task {observation.task_state}{reason}")
             elif title == "FAILED" and result is not None and result.error:
                 lines.append(f"    Error: {error_text(result.error)}")
+    if stopped:
+        lines += ["", f"■ STOPPED EARLY, PARTIAL RESULTS ({len(stopped)}):"]
+        for observation in stopped:
+            alive = "DEAD" if observation.died else "ALIVE when stopped"
+            lines.append(f"  • {observation.test_name}")
+            lines.append(
+                f"    Duration: {_duration_text(observation)} | Backend PID: "
+                f"{observation.result.backend_pid or 'N/A'} | Connection: {alive}"
+            )
+            lines += [f"    {line}" for line in _detail_lines(observation)]
+            lines.append(f"    Stopped: {observation.outcome.stopped_early}")
     if unfinished:
         lines += ["", f"… NOT FINISHED ({len(unfinished)}):"]
         lines += [f"  • {o.test_name}: {o.task_state}" for o in unfinished]
-    total = len(passed) + len(failed)
+    total = len(passed) + len(failed) + len(stopped)
     lines += ["", "-" * 60, f"Total: {total} | Passed: {len(passed)} | Failed: {len(failed)}"]
+    if stopped:
+        lines[-1] += f" | Stopped early: {len(stopped)}"
     if unfinished:
         lines[-1] += f" | Not finished: {len(unfinished)}"
     lines.append(RULE)

@@ -351,16 +351,31 @@ class PickerScreen(ShowsWorkerErrors, Screen):
             self.notify(str(exc), title="Options", severity="error", markup=False)
             return
         duration = options["duration_minutes"] * self.time_unit_seconds
+        chosen = [f"  • {self.infos[name].title or name}" for name in tests if name in self.infos]
         if self.profile.kind == "direct":
-            self._confirm_direct(tests, options, duration)
-            return
+            title, yes_label = "Run probes against " + self.profile.name, "Start"
+            lines = self._direct_question(tests, chosen, options, duration)
+        else:
+            title, yes_label = "Run tests on " + self.profile.name, "Dispatch"
+            lines = self._pulp_question(tests, chosen, options, duration)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._dispatch(tests, options)
+
+        self.app.push_screen(ConfirmScreen(title, "\n".join(lines), yes_label), answered)
+
+    def _pulp_question(
+        self, tests: list[str], chosen: list[str], options: dict[str, Any], duration: float
+    ) -> list[str]:
+        """Where the tests go, how many workers they hold for how long: production."""
         workload = workload_sentence(
             self.profile.name, len(tests), duration, options["run_sequentially"]
         )
         lines = [
             f"Dispatch {len(tests)} test(s) to {self.profile.name} ({self.profile.api_root})?",
             "",
-            *[f"  • {self.infos[name].title or name}" for name in tests if name in self.infos],
+            *chosen,
             "",
             workload,
         ]
@@ -373,25 +388,19 @@ class PickerScreen(ShowsWorkerErrors, Screen):
             seconds=duration * (len(tests) if options["run_sequentially"] else 1)
         )
         lines.append(f"Expected to end around {end:%H:%M} UTC (if workers are free).")
+        return lines
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._dispatch(tests, options)
-
-        self.app.push_screen(
-            ConfirmScreen("Run tests on " + self.profile.name, "\n".join(lines), "Dispatch"),
-            answered,
-        )
-
-    def _confirm_direct(self, tests: list[str], options: dict[str, Any], duration: float) -> None:
-        address = self.profile.where()
+    def _direct_question(
+        self, tests: list[str], chosen: list[str], options: dict[str, Any], duration: float
+    ) -> list[str]:
+        """Where the probes connect from and to, how long they live, on which clock."""
         sequential = options["run_sequentially"]
         length = format_clock(duration * (len(tests) if sequential else 1))
         unit = self.time_unit_seconds
-        lines = [
-            f"Start {len(tests)} probe(s) from this machine against {address}?",
+        return [
+            f"Start {len(tests)} probe(s) from this machine against {self.profile.where()}?",
             "",
-            *[f"  • {self.infos[name].title or name}" for name in tests if name in self.infos],
+            *chosen,
             "",
             (
                 f"1 connection at a time, one probe after another, for about {length}."
@@ -405,15 +414,6 @@ class PickerScreen(ShowsWorkerErrors, Screen):
             f"Time unit: 1 min = {unit:g} s"
             + (" (a lab clock, not real minutes)." if unit != 60 else "."),
         ]
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._dispatch(tests, options)
-
-        self.app.push_screen(
-            ConfirmScreen("Run probes against " + self.profile.name, "\n".join(lines), "Start"),
-            answered,
-        )
 
     @work(exclusive=True, group="dispatch", exit_on_error=False)
     async def _dispatch(self, tests: list[str], options: dict[str, Any]) -> None:

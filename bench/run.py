@@ -6,10 +6,11 @@
     .venv/bin/python bench/run.py --save bench-now.json --baseline bench-before.json
 
 The client benchmarks and probe_load are called in this process (their `figures()`);
-the other lab ones (lab_start, probe_detection_latency, probe_cpu) run as their own
-scripts and their printed figures are read back. `--save` writes the figures as JSON; `--baseline` shows a
-saved run's value next to each figure, to compare before and after a change. Figures
-are not pass/fail: a missed target is marked MISSED and the exit code stays 0.
+the other lab ones (lab_start, probe_detection_latency, probe_cpu, direct_probes) run
+as their own scripts and their printed figures are read back. `--save` writes the
+figures as JSON; `--baseline` shows a saved run's value next to each figure, to compare
+before and after a change. Figures are not pass/fail: a missed target is marked MISSED
+and the exit code stays 0.
 """
 
 from __future__ import annotations
@@ -114,6 +115,23 @@ LAB_BENCHMARKS: dict[str, tuple[list[str], list[tuple[str, str, str, tuple | Non
                 "s",
                 ("<", 0.1),
             )
+        ],
+    ),
+    "direct_probes": (
+        ["--minutes", "2"],
+        [
+            (
+                "direct run: client CPU per probe-minute (7 probes)",
+                r"mean: (?P<value>[\d.]+) CPU s per probe-minute",
+                "s",
+                ("<", 0.1),
+            ),
+            (
+                "direct run: client peak RSS (7 probes)",
+                r"peak RSS: (?P<value>[\d.]+) MiB",
+                "MiB",
+                ("<=", 150),
+            ),
         ],
     ),
 }

@@ -111,6 +111,8 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         self.infos: dict[str, TestInfo] = {}
         # The guide's seven by default; `f` adds the fix patterns (tests 8 and 9).
         self.show_fix_patterns = False
+        # Why a direct instance's probes cannot start (extra missing, DSN unusable).
+        self.direct_problem: str | None = None
 
     def compose(self) -> ComposeResult:
         # Set before the Header mounts (a change while it unmounts would crash it).
@@ -165,6 +167,7 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         from rds_tui.screens.errors import describe_error
 
         if self.profile.kind == "direct":
+            self.direct_problem = self._direct_problem()
             self._show_catalog(Catalog.builtin(), offline_reason=None)
             return
         try:
@@ -174,6 +177,18 @@ class PickerScreen(ShowsWorkerErrors, Screen):
             self._show_catalog(Catalog.builtin(), offline_reason=describe_error(exc))
             return
         self._show_catalog(catalog, offline_reason=None)
+
+    def _direct_problem(self) -> str | None:
+        """Said before anything is picked: the direct extra missing (how to install),
+        or the DSN or its password unusable (what to fix)."""
+        from rds_tui.direct.dsn import DsnError
+        from rds_tui.direct.engine import DirectUnavailable
+
+        try:
+            self.app.direct_client(self.profile)  # built only: nothing connects yet
+        except (DirectUnavailable, DsnError) as exc:
+            return str(exc)
+        return None
 
     def _show_catalog(self, catalog: Catalog, offline_reason: str | None) -> None:
         tests = self.query_one("#test-list", SelectionList)
@@ -198,10 +213,12 @@ class PickerScreen(ShowsWorkerErrors, Screen):
         if offline_reason is None and self.profile.kind == "direct":
             # What matters first: one line, cut at the right on a narrow terminal.
             source.update(
-                f"Direct: probes from this machine (built-in catalog), cutoff "
+                f"Cannot start: {self.direct_problem}"
+                if self.direct_problem
+                else f"Direct: probes from this machine (built-in catalog), cutoff "
                 f"{format_clock(self.cutoff_seconds)}, against {self.profile.where()}"
             )
-            source.set_class(False, "error-message")
+            source.set_class(bool(self.direct_problem), "error-message")
         elif offline_reason is None:
             details = [f"catalog from {self.profile.api_root}"]
             if catalog.plugin_version:

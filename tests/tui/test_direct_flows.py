@@ -171,6 +171,8 @@ async def test_without_the_direct_extra_the_dispatch_says_how_to_install(
         await wait_for(pilot, lambda: app.screen.profiles, what="the instances")
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen.offline_reason is None, what="the catalog")
+        source = shown_text(app.screen.query_one("#catalog-source"))
+        assert source.startswith("Cannot start: direct runs need psycopg"), source
         await pilot.press("space", "r", "y")
         await wait_for(
             pilot, lambda: any("pip install" in n for n in notifications(app)), what="the hint"
@@ -272,3 +274,19 @@ async def test_the_monitor_stops_one_probe_through_the_live_client(make_app, run
         await pilot.press("escape")
         assert any("keep running in this process" in n for n in notifications(app))
         assert app.active_direct_runs()
+
+
+async def test_an_unset_password_variable_is_said_before_anything_is_picked(
+    make_app, profile_store, monkeypatch
+):
+    monkeypatch.delenv("RDS_TUI_TEST_UNSET", raising=False)
+    profile_store.upsert(
+        Profile(name="pg", kind="direct", dsn=DSN, password_env="RDS_TUI_TEST_UNSET")
+    )
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.profiles, what="the instances")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.offline_reason is None, what="the catalog")
+        source = shown_text(app.screen.query_one("#catalog-source"))
+        assert source.startswith("Cannot start: environment variable RDS_TUI_TEST_UNSET"), source

@@ -100,9 +100,10 @@ def test_picker_with_the_server_catalog(snap_compare, make_app, prod_profile):
     assert snap_compare(make_app(), terminal_size=SNAPSHOT_SIZE, run_before=pick)
 
 
-def test_picker_of_a_direct_instance(snap_compare, make_app, profile_store):
+def test_picker_of_a_direct_instance(snap_compare, make_app, profile_store, monkeypatch):
     # A PostgreSQL endpoint probed from this machine: the built-in catalog, its DSN
     # without the password, the profile's clock.
+    monkeypatch.setenv("PROBE_PASSWORD", "not-shown")
     profile_store.upsert(
         Profile(
             name="rds-direct",

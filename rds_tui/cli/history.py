@@ -174,7 +174,14 @@ def report_command(args: argparse.Namespace) -> int:
     tasks = []
     for run in runs:
         live: list[dict[str, Any]] = []
-        if not run.finished and not args.offline:
+        if not run.finished and run.kind == "direct":
+            # Its probes live (or lived) inside their `probe` command: nothing to ask.
+            print(
+                f"note: run {run.id} is a direct run that has not finished; the report shows "
+                "what its `rds-tui probe` command recorded so far",
+                file=sys.stderr,
+            )
+        elif not run.finished and not args.offline:
             live = _refresh_or_warn(args, run)
         tasks.append(run.task_results() + live)
     if len(runs) > 1:

@@ -55,11 +55,20 @@ class DirectUnavailable(Exception):
 
 def require_direct() -> None:
     """DirectUnavailable unless the `direct` extra is installed."""
+    from rds_tui import __version__
+
     try:
         import psycopg  # noqa: F401
-        import rds_probes  # noqa: F401
+        import rds_probes
     except ImportError as exc:
         raise DirectUnavailable(f"{INSTALL_HINT} (missing: {exc.name})") from None
+    # The two are released together from one checkout; another rds-probes may lack
+    # what this client asks of it.
+    if rds_probes.__version__ != __version__:
+        raise DirectUnavailable(
+            f"rds-probes {rds_probes.__version__} is installed, this rds-tui {__version__} "
+            f"needs the same version: {INSTALL_HINT}"
+        )
 
 
 class DirectConnectionError(ApiError):

@@ -152,3 +152,34 @@ def test_a_password_in_the_dsn_warns_and_is_never_shown(capsys):
     )
     assert_one_worded_line(code, cli.EXIT_API, out, err)
     assert "warning: the password in --dsn shows in the process list" in err
+
+
+def test_another_version_of_the_probes_is_refused_with_the_install_line(capsys, monkeypatch):
+    import rds_probes
+
+    monkeypatch.setattr(rds_probes, "__version__", "9.9.9")
+    code, out, err = run_cli(capsys, "probe", "--dsn", "postgresql://probe@127.0.0.1/x", "--all")
+    line = assert_one_worded_line(code, cli.EXIT_USAGE, out, err)
+    assert "rds-probes 9.9.9 is installed" in line and "pip install ./probes" in line
+
+
+def test_report_of_an_unfinished_direct_run_reads_the_history_without_connecting(capsys):
+    from rds_tui.runs import Run, RunStore, RunTask
+
+    run = Run(
+        api_root=f"postgresql://127.0.0.1:{refused_port()}/pulp",
+        kind="direct",
+        tests=["test_1_idle_connection"],
+        tasks=[RunTask(test_name="test_1_idle_connection", task_id="t1",
+                       task_href="/direct/tasks/t1/")],
+    )  # fmt: skip
+    RunStore().create(run)
+    code, out, err = run_cli(capsys, "report", run.id)
+    assert code == cli.EXIT_OK, err
+    assert "is a direct run that has not finished" in err
+    assert "could not refresh" not in err and "Traceback" not in err
+    assert "test_1_idle_connection" in out
+
+    code, out, err = run_cli(capsys, "watch", run.id)
+    line = assert_one_worded_line(code, cli.EXIT_USAGE, out, err)
+    assert "is a direct run" in line and "nothing to re-attach to" in line

@@ -290,3 +290,48 @@ async def test_an_unset_password_variable_is_said_before_anything_is_picked(
         await wait_for(pilot, lambda: app.screen.offline_reason is None, what="the catalog")
         source = shown_text(app.screen.query_one("#catalog-source"))
         assert source.startswith("Cannot start: environment variable RDS_TUI_TEST_UNSET"), source
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_a_refused_endpoint_is_worded_and_nothing_runs(
+    make_app, profile_store, run_store, monkeypatch
+):
+    # The real engine and psycopg against a closed port: the check before any probe.
+    monkeypatch.setenv("RDS_TUI_TEST_PASSWORD", SECRET)
+    port = closed_port()
+    profile_store.upsert(
+        Profile(
+            name="pg",
+            kind="direct",
+            dsn=f"postgresql://probe@127.0.0.1:{port}/pulp",
+            password_env="RDS_TUI_TEST_PASSWORD",
+        )
+    )
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.screen.profiles, what="the instances")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.offline_reason is None, what="the catalog")
+        await pilot.press("space", "r", "y")
+        await wait_for(
+            pilot,
+            lambda: any("nothing listens there" in n for n in notifications(app)),
+            what="the refusal",
+        )
+        assert isinstance(app.screen, PickerScreen)
+        assert not any(SECRET in n or "Unexpected" in n for n in notifications(app))
+        assert app.direct_runs == {}
+        # The connection check words it the same.
+        await pilot.press("escape", "t")
+        check = app.screen.query_one("#connection-check")
+        await wait_for(pilot, lambda: "nothing listens there" in shown_text(check), what="check")
+        assert "✓ DSN and password  environment variable RDS_TUI_TEST_PASSWORD" in shown_text(check)
+    assert run_store.list() == []

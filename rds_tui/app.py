@@ -222,6 +222,8 @@ class RdsTuiApp(App[int]):
                 f"Run history unreadable: {exc}", severity="error", timeout=15, markup=False
             )
             return
+        # A direct run's probes died with the process that ran them: not re-attachable.
+        unfinished = [run for run in unfinished if run.kind != "direct"]
         if unfinished:
             newest = unfinished[0]
             self.notify(

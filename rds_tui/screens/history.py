@@ -95,12 +95,17 @@ class HistoryScreen(Screen):
         self.runs = listing.runs
         for run in self.runs:
             state = Text(run.state_summary(), "green" if run.finished else "bold cyan")
-            if not run.finished:
+            direct = run.kind == "direct"
+            if not run.finished and direct and self.app.live_direct_run(run.id) is None:
+                # Its probes lived in a process that has ended: nothing to re-attach to.
+                state = Text("PROCESS GONE: ", "bold yellow") + state
+            elif not run.finished:
                 state = Text("UNFINISHED: ", "bold yellow") + state
+            instance = run.profile or run.api_root
             table.add_row(  # Text cells: a run file's strings are never markup
                 MARK if run.id in self.marked else "",
                 Text(run.id),
-                Text(run.profile or run.api_root),
+                Text(f"{instance} (direct)" if direct else instance),
                 Text(tests_label(run)),
                 state,
                 key=run.id,

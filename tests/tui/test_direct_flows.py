@@ -227,9 +227,14 @@ async def test_a_direct_run_of_a_gone_process_says_so_and_is_not_polled(
     run = direct_run(run_store)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        # No "re-attach" invitation at start: there is nothing to re-attach to.
+        assert not any("unfinished run" in n for n in notifications(app))
         await pilot.press("h")
         assert isinstance(app.screen, HistoryScreen)
         await wait_for(pilot, lambda: app.screen.runs, what="the history")
+        row = [str(cell) for cell in app.screen.query_one("#history-table").get_row_at(0)]
+        assert row[2] == "rds-direct (direct)" and row[4].startswith("PROCESS GONE: "), row
         await pilot.press("enter")
         monitor = app.screen
         assert isinstance(monitor, MonitorScreen) and monitor.run_record.id == run.id

@@ -95,7 +95,8 @@ def test_a_probe_stops_at_once_when_its_lifeline_breaks(lab, pulp):
     assert result["connection_alive"] is False and result["disconnected"] is False
     assert result["backend_pid"] is not None and result["error"] is None
     assert result["notifications_sent"] >= 2 and result["notifications_received"] >= 2
-    assert 1.0 <= result["actual_duration_seconds"] < 1.0 + CLEANUP_BOUND
+    # Cut 1 s after the timer started (the probe started a moment later, then connected).
+    assert 0.5 <= result["actual_duration_seconds"] < 1.0 + CLEANUP_BOUND
     assert [e for e in result["events"] if e["event"] == "abandoned"]
     assert lab["probe"]["password"] not in json.dumps(result)
 

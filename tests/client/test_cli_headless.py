@@ -517,7 +517,7 @@ def test_list_does_not_import_the_heavy_modules():
 @pytest.mark.parametrize(
     ("argv", "screen", "shown", "not_shown"),
     [
-        ([], "InstancesScreen", "prod  https://pulp.example.com", "read-only"),
+        ([], "InstancesScreen", "prod  pulp  https://pulp.example.com", "read-only"),
         (["--read-only"], "InstancesScreen", "read-only: watching and history", "Pick tests"),
         (["--profile", "prod", "--read-only"], "HistoryScreen", "No runs yet", "Pick tests"),
     ],

@@ -23,7 +23,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen
 
-from rds_tui.constants import DASHBOARD_POLL_INTERVAL_SECONDS
+from rds_tui.constants import DASHBOARD_POLL_INTERVAL_SECONDS, DIRECT_POLL_INTERVAL_SECONDS
 from rds_tui.credentials import plain_http_auth_warning
 from rds_tui.palette import DashboardCommands
 from rds_tui.widgets.clock import Clock
@@ -54,11 +54,7 @@ def default_direct_factory(profile: Profile) -> DirectClient:
     from rds_tui.direct.engine import DirectClient, DirectSettings, require_direct
 
     require_direct()
-    settings = DirectSettings(
-        time_unit_seconds=profile.time_unit_seconds,
-        expected_cutoff_seconds=profile.expected_cutoff_seconds,
-    )
-    return DirectClient(resolve_target(profile=profile), settings)
+    return DirectClient(resolve_target(profile=profile), DirectSettings.of(profile))
 
 
 @dataclass
@@ -184,6 +180,8 @@ class RdsTuiApp(App[int]):
         return errors
 
     def poll_interval_for(self, profile: Profile | None) -> float:
+        if profile is not None and profile.kind == "direct":
+            return DIRECT_POLL_INTERVAL_SECONDS
         if profile is not None and profile.poll_interval:
             return float(profile.poll_interval)
         return self.default_poll_interval

@@ -27,3 +27,6 @@ PRODUCTION_CUTOFF_SECONDS = 2400.0
 # more), and the dashboard's (its timers tick locally; polls bring deaths and endings).
 HEADLESS_POLL_INTERVAL_SECONDS = 60.0
 DASHBOARD_POLL_INTERVAL_SECONDS = 10.0
+# A direct run's probes are in this process: reading them costs no request, so the
+# dashboard reads them every second (a death shows at once, even on the lab's clock).
+DIRECT_POLL_INTERVAL_SECONDS = 1.0

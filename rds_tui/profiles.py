@@ -116,6 +116,9 @@ class Profile(BaseModel):
     dsn: str | None = None
     dsn_env: str | None = None
     time_unit_seconds: float = Field(default=DEFAULT_TIME_UNIT_SECONDS, gt=0)
+    # Direct profiles: the in-transaction cutoff tests 3 and 4 are measured against (a
+    # Pulp server states its own); None: expected_cutoff_seconds.
+    expected_in_transaction_cutoff_seconds: int | None = Field(default=None, gt=0)
 
     @field_validator("name")
     @classmethod
@@ -292,7 +295,12 @@ class Profile(BaseModel):
 
 
 # Fields of one kind only (a value other than the default on the other kind is refused).
-_DIRECT_ONLY_FIELDS = ("dsn", "dsn_env", "time_unit_seconds")
+_DIRECT_ONLY_FIELDS = (
+    "dsn",
+    "dsn_env",
+    "time_unit_seconds",
+    "expected_in_transaction_cutoff_seconds",
+)
 _PULP_ONLY_FIELDS = (
     "api_root",
     "api_prefix",

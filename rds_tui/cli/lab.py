@@ -22,6 +22,7 @@ EXIT_OK = 0
 EXIT_LAB_ERROR = 1  # the lab could not start / is not running
 EXIT_NOT_RUNNING = 3  # `lab status`: no lab running in that directory
 LAB_POLL_INTERVAL_SECONDS = 2.0
+LAB_DIRECT_PROFILE = "lab-direct"
 
 
 # Options may come before or after the subcommand (`lab --dir D status` and `lab status
@@ -168,7 +169,31 @@ def _save_profile(state: LabStatus) -> str | None:
     except ProfileError as exc:
         print(f"lab: could not save profile `lab`: {exc}", file=sys.stderr)
         return None
+    _save_direct_profile(state)
     return "lab"
+
+
+def _save_direct_profile(state: LabStatus) -> None:
+    """Save the lab's proxy as profile `lab-direct`: `rds-tui probe --profile lab-direct`
+    and the dashboard run the probes from this machine, on the lab's clock."""
+    from rds_tui.lab.state import TIME_UNIT_SECONDS
+    from rds_tui.profiles import Profile, ProfileError, ProfileStore
+
+    host, port = state.proxy_endpoint
+    try:
+        ProfileStore().upsert(
+            Profile(
+                name=LAB_DIRECT_PROFILE,
+                kind="direct",
+                dsn=f"postgresql://{state.probe.user}@{host}:{port}/{state.postgres.database}",
+                password=state.probe.password,
+                time_unit_seconds=TIME_UNIT_SECONDS,
+                expected_cutoff_seconds=state.idle_timeout,
+                expected_in_transaction_cutoff_seconds=state.idle_in_transaction_timeout,
+            )
+        )
+    except ProfileError as exc:
+        print(f"lab: could not save profile `{LAB_DIRECT_PROFILE}`: {exc}", file=sys.stderr)
 
 
 def _describe(state: LabStatus, profile: str | None) -> str:
@@ -198,7 +223,10 @@ def _describe(state: LabStatus, profile: str | None) -> str:
         f"  Passwords    rds-tui lab status --json --dir {state.dir}",
     ]
     if profile:
-        lines.append(f"  Profile      `{profile}` saved in the profile store")
+        lines.append(
+            f"  Profiles     `{profile}` (through Pulp) and `{LAB_DIRECT_PROFILE}` (rds-tui "
+            "probe: straight to the proxy) saved in the profile store"
+        )
     return "\n".join(lines)
 
 

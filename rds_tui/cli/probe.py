@@ -17,12 +17,12 @@ from typing import Any
 
 from rds_tui import cli
 from rds_tui.cli import UsageError
+from rds_tui.constants import DIRECT_POLL_INTERVAL_SECONDS
 
 MIN_TIME_UNIT_SECONDS = 0.1
 MAX_TIME_UNIT_SECONDS = 3600.0
-DEFAULT_TIME_UNIT_SECONDS = 60.0
-# Status checks: one per time unit, within these bounds.
-MIN_POLL_SECONDS, MAX_POLL_SECONDS = 1.0, 60.0
+# Status lines: one per time unit, at most a minute apart.
+MAX_POLL_SECONDS = 60.0
 STOP_QUESTION = (
     "\nStop the probes now? Each closes its connection; the run keeps what they measured "
     "so far, marked partial. [y/N] "
@@ -180,11 +180,10 @@ def _target(args: argparse.Namespace, profile: Any) -> Any:
 def _settings(args: argparse.Namespace, profile: Any) -> Any:
     from rds_tui.direct.engine import DirectSettings
 
-    unit = args.time_unit or getattr(profile, "time_unit_seconds", None)
-    cutoff = args.expected_cutoff or getattr(profile, "expected_cutoff_seconds", None)
-    return DirectSettings(
-        time_unit_seconds=float(unit or DEFAULT_TIME_UNIT_SECONDS),
-        expected_cutoff_seconds=cutoff,
+    return DirectSettings.of(
+        profile,
+        time_unit_seconds=args.time_unit,
+        expected_cutoff_seconds=args.expected_cutoff,
         expected_in_transaction_cutoff_seconds=args.expected_in_transaction_cutoff,
     )
 
@@ -216,7 +215,7 @@ def probe_command(args: argparse.Namespace) -> int:
         keepalive_interval_seconds=args.keepalive_interval,
     )
     interval = args.poll_interval or min(
-        MAX_POLL_SECONDS, max(MIN_POLL_SECONDS, settings.time_unit_seconds)
+        MAX_POLL_SECONDS, max(DIRECT_POLL_INTERVAL_SECONDS, settings.time_unit_seconds)
     )
     run = DirectRun(args, profile, target, settings, tests, options, interval)
     return run.main()

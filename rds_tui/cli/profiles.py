@@ -121,6 +121,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--duration", type=int, metavar="MINUTES", help="default test duration in minutes"
     )
     add.add_argument(
+        "--expected-in-transaction-cutoff",
+        type=int,
+        metavar="SECONDS",
+        help="direct profiles: the cutoff tests 3 and 4 are measured against "
+        "(default: --expected-cutoff)",
+    )
+    add.add_argument(
         "--time-unit",
         dest="profile_time_unit",
         type=float,
@@ -328,6 +335,7 @@ def add_command(args: argparse.Namespace) -> int:
         "verify_ssl": False if args.profile_no_verify else args.ca_bundle,
         "poll_interval": args.poll_interval,
         "expected_cutoff_seconds": args.expected_cutoff,
+        "expected_in_transaction_cutoff_seconds": args.expected_in_transaction_cutoff,
         "default_tests": _test_names(args.default_tests),
         "default_duration": args.duration,
         "rds_proxy_name": args.rds_proxy_name,

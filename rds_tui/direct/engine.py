@@ -91,6 +91,31 @@ class DirectSettings:
     # Tests 3 and 4 use no Pulp tables against an arbitrary database.
     workload: str = "generic"
 
+    @classmethod
+    def of(
+        cls,
+        profile: Any = None,
+        *,
+        time_unit_seconds: float | None = None,
+        expected_cutoff_seconds: float | None = None,
+        expected_in_transaction_cutoff_seconds: float | None = None,
+    ) -> DirectSettings:
+        """The settings given (command-line flags), else the direct profile's, else the
+        defaults: the one place that decides a direct run's clock and cutoffs."""
+
+        def pick(given: float | None, field: str) -> float | None:
+            return given if given is not None else getattr(profile, field, None)
+
+        return cls(
+            time_unit_seconds=float(
+                pick(time_unit_seconds, "time_unit_seconds") or cls.time_unit_seconds
+            ),
+            expected_cutoff_seconds=pick(expected_cutoff_seconds, "expected_cutoff_seconds"),
+            expected_in_transaction_cutoff_seconds=pick(
+                expected_in_transaction_cutoff_seconds, "expected_in_transaction_cutoff_seconds"
+            ),
+        )
+
     @property
     def cutoff(self) -> float:
         if self.expected_cutoff_seconds is not None:

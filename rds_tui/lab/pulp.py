@@ -32,7 +32,15 @@ from rds_tui.lab.processes import (
     minimal_environment,
     write_private,
 )
-from rds_tui.lab.state import ADMIN_USER, API_PREFIX, DATABASE, HOST, PULP_ROLE, new_password
+from rds_tui.lab.state import (
+    ADMIN_USER,
+    API_PREFIX,
+    DATABASE,
+    HOST,
+    PULP_ROLE,
+    TIME_UNIT_SECONDS,
+    new_password,
+)
 
 PLUGIN_COMPONENT = "rds_tests"
 MIGRATE_TIMEOUT = 600.0
@@ -161,7 +169,7 @@ class Pulp:
             # costs on EVERY Basic-auth request, which polling clients make each second.
             "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
             "RDS_CONNECTION_TESTS_ENABLED": True,
-            "RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS": 1,
+            "RDS_CONNECTION_TESTS_TIME_UNIT_SECONDS": TIME_UNIT_SECONDS,
             "RDS_CONNECTION_TESTS_EXPECTED_CUTOFF_SECONDS": state.idle_timeout,
             "RDS_CONNECTION_TESTS_EXPECTED_IN_TRANSACTION_CUTOFF_SECONDS": (
                 state.idle_in_transaction_timeout

@@ -30,6 +30,8 @@ PULP_ROLE = "pulp"
 PROBE_ROLE = "probe"
 PGBOUNCER_ADMIN = "pgbouncer_admin"
 DATABASE = "pulp"
+# A lab "minute": the plugin's time unit there, and the lab-direct profile's.
+TIME_UNIT_SECONDS = 1
 
 
 class _Record(BaseModel):

@@ -4,12 +4,14 @@
     .venv/bin/python bench/run.py --skip-lab       # only what needs no lab
     .venv/bin/python bench/run.py --only cli_start tui_start
     .venv/bin/python bench/run.py --save bench-now.json --baseline bench-before.json
+    .venv/bin/python bench/run.py --baseline bench/baseline.json   # against the last saved run
 
 The client benchmarks and probe_load are called in this process (their `figures()`);
 the other lab ones (lab_start, probe_detection_latency, probe_cpu, direct_probes) run
 as their own scripts and their printed figures are read back. `--save` writes the
 figures as JSON; `--baseline` shows a saved run's value next to each figure, to compare
-before and after a change. Figures are not pass/fail: a missed target is marked MISSED
+before and after a change; bench/baseline.json is the last full run saved with the
+project (its machine and load are in it). Figures are not pass/fail: a missed target is marked MISSED
 and the exit code stays 0.
 """
 

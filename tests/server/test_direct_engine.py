@@ -151,3 +151,25 @@ async def test_a_wrong_password_is_refused_before_anything_runs(lab, tmp_path, m
     assert caught.value.problem.kind == "authentication"
     assert "not-the-password" not in str(caught.value)
     assert not list(tmp_path.iterdir()), "nothing recorded: nothing ran"
+
+
+async def test_a_sequential_run_starts_each_probe_when_the_previous_one_ends(target, tmp_path):
+    service = RunService(RunStore(tmp_path))
+    tests = ["test_2_active_heartbeat", "test_5_session_variable"]
+    async with DirectClient(target, LAB_SETTINGS) as client:
+        dispatched = await service.dispatch(
+            client,
+            tests,
+            DispatchOptions(duration_minutes=2, run_sequentially=True),
+            profile_name=None,
+            poll_interval=0.5,
+        )
+        run = dispatched.run
+        first, second = await client.tasks([t.task_href for t in run.tasks])
+        assert second.state == "waiting", "the second waits for the first"
+        snapshots = await service.watch(service.monitor(client, run, 0.5), run, lambda e: None)
+
+    first, second = (s.task for s in snapshots)
+    assert {first.state, second.state} == {"completed"}
+    assert second.started_at >= first.finished_at
+    assert service.store.get(run.id).options["run_sequentially"] is True

@@ -397,8 +397,7 @@ class DirectRun:
         from rds_tui.runs import RunError
         from rds_tui.service.runs import stored_snapshots
 
-        running = sum(1 for task in run.pending_tasks())
-        err(f"\nStopping {running} probe(s): closing their connections ...")
+        err(f"\nStopping {len(run.pending_tasks())} probe(s): closing their connections ...")
         try:
             await service.stop_direct(client, run)
         except RunError as exc:

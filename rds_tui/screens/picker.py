@@ -457,13 +457,8 @@ async def dispatch_and_monitor(
     else:
         try:
             async with app.client_factory(profile) as client:
-                dispatched = await app.service.dispatch(
-                    client,
-                    tests,
-                    options,
-                    profile_name=profile.name,
-                    poll_interval=app.poll_interval_for(profile),
-                    catalog=catalog,
+                dispatched = await _dispatch_through(
+                    client, screen, profile, tests, options, catalog
                 )
         except ApiError as exc:
             notify_error(screen, exc, "Dispatch failed")
@@ -484,6 +479,26 @@ async def dispatch_and_monitor(
     app.switch_screen(MonitorScreen(run, profile))
 
 
+async def _dispatch_through(
+    client: Any,
+    screen: Screen,
+    profile: Profile,
+    tests: list[str],
+    options: Any,
+    catalog: Catalog | None,
+) -> Any:
+    """The run service's dispatch through `client` (a Pulp server's or a direct run's)."""
+    app: Any = screen.app
+    return await app.service.dispatch(
+        client,
+        tests,
+        options,
+        profile_name=profile.name,
+        poll_interval=app.poll_interval_for(profile),
+        catalog=catalog,
+    )
+
+
 async def _dispatch_direct(
     screen: Screen, profile: Profile, tests: list[str], options: Any
 ) -> Any | None:
@@ -500,13 +515,7 @@ async def _dispatch_direct(
         notify_error(screen, exc, "Cannot start the probes")
         return None
     try:
-        dispatched = await app.service.dispatch(
-            client,
-            tests,
-            options,
-            profile_name=profile.name,
-            poll_interval=app.poll_interval_for(profile),
-        )
+        dispatched = await _dispatch_through(client, screen, profile, tests, options, None)
     except ApiError as exc:
         await client.aclose()
         notify_error(screen, exc, "Dispatch failed")

@@ -37,6 +37,14 @@ def target(lab: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
     )
 
 
+async def start(service: RunService, client: DirectClient, tests: list[str], **options: Any):
+    """Dispatch `tests` through the run service (as both faces do); the recorded run."""
+    dispatched = await service.dispatch(
+        client, tests, DispatchOptions(**options), profile_name=None, poll_interval=0.5
+    )
+    return dispatched.run
+
+
 async def wait_until(check: Any, bound: float, what: str) -> Any:
     deadline = time.monotonic() + bound
     while not (value := await check()):
@@ -61,10 +69,7 @@ async def test_a_direct_run_is_recorded_and_read_like_a_pulp_run(target, lab, tm
     service = RunService(RunStore(tmp_path))
     tests = ["test_1_idle_connection", "test_2_active_heartbeat", "test_3_long_transaction"]
     async with DirectClient(target, LAB_SETTINGS) as client:
-        dispatched = await service.dispatch(
-            client, tests, DispatchOptions(duration_minutes=8), profile_name=None, poll_interval=0.5
-        )
-        run = dispatched.run
+        run = await start(service, client, tests, duration_minutes=8)
         snapshots = await service.watch(service.monitor(client, run, 0.5), run, lambda e: None)
 
     by_test = {s.test_name: s for s in snapshots}
@@ -104,10 +109,7 @@ async def test_stopping_a_run_closes_every_connection_and_keeps_partial_results(
     service = RunService(RunStore(tmp_path))
     tests = ["test_2_active_heartbeat", "test_6_listen_notify", "test_7_listen_with_activity"]
     async with DirectClient(target, LAB_SETTINGS) as client:
-        dispatched = await service.dispatch(
-            client, tests, DispatchOptions(duration_minutes=120), profile_name=None, poll_interval=1
-        )
-        run = dispatched.run
+        run = await start(service, client, tests, duration_minutes=120)
 
         async def connected() -> bool:
             tasks = await client.tasks([t.task_href for t in run.tasks])
@@ -144,10 +146,7 @@ async def test_a_wrong_password_is_refused_before_anything_runs(lab, tmp_path, m
     service = RunService(RunStore(tmp_path))
     async with DirectClient(target, LAB_SETTINGS) as client:
         with pytest.raises(DirectConnectionError) as caught:
-            await service.dispatch(
-                client, ["test_1_idle_connection"], DispatchOptions(), profile_name=None,
-                poll_interval=1,
-            )  # fmt: skip
+            await start(service, client, ["test_1_idle_connection"])
     assert caught.value.problem.kind == "authentication"
     assert "not-the-password" not in str(caught.value)
     assert not list(tmp_path.iterdir()), "nothing recorded: nothing ran"
@@ -157,14 +156,7 @@ async def test_a_sequential_run_starts_each_probe_when_the_previous_one_ends(tar
     service = RunService(RunStore(tmp_path))
     tests = ["test_2_active_heartbeat", "test_5_session_variable"]
     async with DirectClient(target, LAB_SETTINGS) as client:
-        dispatched = await service.dispatch(
-            client,
-            tests,
-            DispatchOptions(duration_minutes=2, run_sequentially=True),
-            profile_name=None,
-            poll_interval=0.5,
-        )
-        run = dispatched.run
+        run = await start(service, client, tests, duration_minutes=2, run_sequentially=True)
         first, second = await client.tasks([t.task_href for t in run.tasks])
         assert second.state == "waiting", "the second waits for the first"
         snapshots = await service.watch(service.monitor(client, run, 0.5), run, lambda e: None)

@@ -107,6 +107,16 @@ def direct_run(run_store, run_id: str = "20261128-095900-d1d1") -> Run:
     return run_store.create(run)
 
 
+async def open_picker(pilot, app) -> str:
+    """Enter on the first instance: the picker, once its catalog is in; returns the
+    catalog line (where the probes run, or why they cannot start)."""
+    await wait_for(pilot, lambda: app.screen.profiles, what="the instances")
+    await pilot.press("enter")
+    assert isinstance(app.screen, PickerScreen)
+    await wait_for(pilot, lambda: app.screen.offline_reason is None, what="the catalog")
+    return shown_text(app.screen.query_one("#catalog-source"))
+
+
 async def test_instances_list_a_direct_profile_without_its_password(make_app, direct_profile):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -144,11 +154,7 @@ async def test_the_form_adds_a_direct_profile_and_keeps_the_password_out_of_the_
 async def test_the_picker_of_a_direct_instance_says_where_the_probes_run(make_app, direct_profile):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.screen.profiles, what="the instances")
-        await pilot.press("enter")
-        assert isinstance(app.screen, PickerScreen)
-        await wait_for(pilot, lambda: app.screen.offline_reason is None, what="the catalog")
-        source = shown_text(app.screen.query_one("#catalog-source"))
+        source = await open_picker(pilot, app)
         assert f"probes from this machine (built-in catalog), cutoff 00:03, against {DSN}" in (
             source
         )
@@ -168,10 +174,7 @@ async def test_without_the_direct_extra_the_dispatch_says_how_to_install(
 
     app = make_app(direct_factory=missing)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.screen.profiles, what="the instances")
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: app.screen.offline_reason is None, what="the catalog")
-        source = shown_text(app.screen.query_one("#catalog-source"))
+        source = await open_picker(pilot, app)
         assert source.startswith("Cannot start: direct runs need psycopg"), source
         await pilot.press("space", "r", "y")
         await wait_for(
@@ -290,10 +293,7 @@ async def test_an_unset_password_variable_is_said_before_anything_is_picked(
     )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.screen.profiles, what="the instances")
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: app.screen.offline_reason is None, what="the catalog")
-        source = shown_text(app.screen.query_one("#catalog-source"))
+        source = await open_picker(pilot, app)
         assert source.startswith("Cannot start: environment variable RDS_TUI_TEST_UNSET"), source
 
 
@@ -322,9 +322,7 @@ async def test_a_refused_endpoint_is_worded_and_nothing_runs(
     )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app.screen.profiles, what="the instances")
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: app.screen.offline_reason is None, what="the catalog")
+        await open_picker(pilot, app)
         await pilot.press("space", "r", "y")
         await wait_for(
             pilot,
